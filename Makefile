@@ -1,0 +1,40 @@
+# The two commands: `make run` builds a release from seeds/; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export UNPARL_SEEDS_DIR ?= $(CURDIR)/seeds
+export UNPARL_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: run test ui eval bench clean-instance
+
+# Reinstall only when pyproject.toml is newer than the last install.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: .dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp .dagster.yaml $@
+
+run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/unparl build --seeds $(UNPARL_SEEDS_DIR) --data $(UNPARL_DATA_DIR)
+
+test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m pytest -q
+
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+eval: $(STAMP)
+	$(BIN)/python -m pipeline eval
+
+bench: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m benchmarks.run
+
+clean-instance:
+	rm -rf $(DAGSTER_HOME)

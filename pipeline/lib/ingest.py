@@ -1,0 +1,208 @@
+"""Reading source files: discovery, sidecars, decoding, and the reasons a file is set aside.
+
+A document is any regular file in the seeds folder that is not hidden and not a
+sidecar. Its sidecar, `<name>.meta.json` beside it (for `report.txt`: `report.meta.json`),
+declares metadata the text lacks. Nothing here ever turns a name from a file or a
+sidecar into a path: ids are sanitised to one safe path component.
+"""
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from pipeline.schemas import METADATA_FIELDS
+
+SIDECAR_SUFFIX = ".meta.json"
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Signatures of common binary formats, so they get a precise reason rather than "undecodable".
+_MAGIC = (
+    (b"%PDF", "a PDF file"), (b"PK\x03\x04", "a zip archive (or an Office file)"),
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"), (b"\xd0\xcf\x11\xe0", "an old Office file"),
+    (b"\x7fELF", "an executable"), (b"PAR1", "a Parquet file"),
+)
+_SIDECAR_TYPES: dict[str, type | tuple[type, ...]] = {
+    "symbol": str, "doc_type": str, "title": str, "session": int, "agenda_item": str,
+    "date": str, "resolution_number": str, "plenary_meeting": int, "draft_symbols": list,
+    "language": str, "source": str, "notes": (str, dict),
+}
+
+
+class Rejected(Exception):
+    """A file that cannot be processed; `reason` is a short code, the message says why."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Source:
+    doc_id: str
+    path: Path
+    sidecar: Path | None
+    sha256: str
+    size: int
+    sidecar_sha256: str | None = None
+
+    @property
+    def content_key(self) -> str:
+        """Changes when the document or its sidecar changes."""
+        return hashlib.sha256(f"{self.sha256}:{self.sidecar_sha256 or ''}".encode()).hexdigest()
+
+
+@dataclass
+class Decoded:
+    text: str
+    encoding: str
+    confidence: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def doc_id_for(path: Path) -> str:
+    """A stable id from the file name: one safe path component, never '.' or '..'."""
+    stem = path.name
+    for suffix in (".txt", ".md", ".text"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    stem = unicodedata.normalize("NFKC", stem)
+    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", stem).strip("._-")
+    if not safe:
+        safe = "doc_" + hashlib.sha256(path.name.encode()).hexdigest()[:12]
+    return safe[:120]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def is_document_file(path: Path) -> bool:
+    return (path.is_file() and not path.name.startswith(".")
+            and not path.name.endswith(SIDECAR_SUFFIX))
+
+
+def sidecar_for(path: Path) -> Path:
+    stem = path.name.rsplit(".", 1)[0] if "." in path.name else path.name
+    return path.with_name(stem + SIDECAR_SUFFIX)
+
+
+def scan_sources(folder: Path) -> list[Source]:
+    """Every document in the folder, sorted by name, with its hash and sidecar.
+
+    Two files that sanitise to the same id get the later one suffixed with a hash,
+    so ids stay distinct and stable.
+    """
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for path in sorted(p for p in Path(folder).iterdir() if is_document_file(p)):
+        doc_id = doc_id_for(path)
+        if doc_id in seen:
+            doc_id = f"{doc_id}_{hashlib.sha256(path.name.encode()).hexdigest()[:8]}"
+        seen.add(doc_id)
+        sidecar = sidecar_for(path)
+        has_sidecar = sidecar.is_file()
+        sources.append(Source(
+            doc_id=doc_id, path=path, sidecar=sidecar if has_sidecar else None,
+            sha256=sha256_file(path), size=path.stat().st_size,
+            sidecar_sha256=sha256_file(sidecar) if has_sidecar else None,
+        ))
+    return sources
+
+
+def read_sidecar(path: Path | None) -> dict:
+    """The declared metadata; raises Rejected when it is not a JSON object of known fields."""
+    if path is None:
+        return {}
+    try:
+        value = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected("bad_sidecar", f"{path.name}: not valid UTF-8 JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise Rejected("bad_sidecar", f"{path.name}: must hold a JSON object, not {type(value).__name__}")
+    for key, val in value.items():
+        expected = _SIDECAR_TYPES.get(key)
+        if expected is None:
+            raise Rejected("bad_sidecar", f"{path.name}: unknown field {key!r}; "
+                           f"known fields: {', '.join(sorted(_SIDECAR_TYPES))}")
+        if val is None:
+            continue
+        if isinstance(val, bool) or not isinstance(val, expected):
+            names = expected.__name__ if isinstance(expected, type) else "/".join(t.__name__ for t in expected)
+            raise Rejected("bad_sidecar", f"{path.name}: field {key!r} must be {names}, "
+                           f"not {type(val).__name__}")
+        if key == "draft_symbols" and not all(isinstance(s, str) for s in val):
+            raise Rejected("bad_sidecar", f"{path.name}: 'draft_symbols' must be a list of strings")
+    return {k: v for k, v in value.items() if k in METADATA_FIELDS or k in ("language", "source", "notes")}
+
+
+def decode_bytes(data: bytes, *, name: str = "", max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded:
+    """Bytes to text: BOMs first, then strict UTF-8, then detection. Raises Rejected."""
+    label = f"{name}: " if name else ""
+    if len(data) > max_bytes:
+        raise Rejected("too_large", f"{label}{len(data):,} bytes is over the limit of {max_bytes:,} bytes")
+    if not data.strip():
+        raise Rejected("empty", f"{label}the file is empty or holds only white space")
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise Rejected("binary", f"{label}the file is {what}, not text")
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise Rejected("truncated" if exc.end >= len(data) - 3 else "undecodable",
+                               f"{label}{encoding} with a byte-order mark, but invalid at byte {exc.start}") from exc
+            return _checked(Decoded(text.lstrip("\ufeff"), encoding.replace("-sig", ""), 1.0), label)
+    try:
+        return _checked(Decoded(data.decode("utf-8"), "utf-8", 1.0), label)
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+            raise Rejected("truncated", f"{label}UTF-8 text cut off in the middle of a character "
+                           f"at byte {exc.start}") from exc
+        utf8_error = exc
+    if b"\x00" in data[:4096]:
+        raise Rejected("binary", f"{label}the file holds NUL bytes and no byte-order mark: binary, not text")
+    best = from_bytes(data, cp_isolation=["gb18030", "big5", "utf_16", "shift_jis", "euc_kr", "cp1252"]).best()
+    if best is None:
+        raise Rejected("undecodable", f"{label}not text in any supported encoding "
+                       f"(not UTF-8: {utf8_error.reason} at byte {utf8_error.start})")
+    encoding = best.encoding
+    if encoding in ("gb2312", "gbk"):
+        encoding = "gb18030"  # a superset: decodes everything the narrower guesses do
+    text = data.decode(encoding)
+    decoded = Decoded(text, encoding, round(1.0 - float(best.chaos), 4))
+    if encoding in ("big5", "big5hkscs", "cp950"):
+        decoded.warnings.append("traditional characters (Big5): kept as they are")
+    return _checked(decoded, label)
+
+
+def _checked(decoded: Decoded, label: str) -> Decoded:
+    text = decoded.text
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
+    if controls > max(8, len(text) // 100):
+        raise Rejected("binary", f"{label}{controls} control characters: binary, not text")
+    if not text.strip():
+        raise Rejected("empty", f"{label}the file holds only white space")
+    if "\ufffd" in text:
+        decoded.warnings.append("the text holds U+FFFD replacement characters from an earlier conversion")
+    return decoded

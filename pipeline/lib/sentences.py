@@ -1,0 +1,37 @@
+"""Sentences: split inside each paragraph, never across paragraphs.
+
+A sentence ends at 。！？ (and the full-width and ASCII variants ．｡!?), together
+with any closing quotes or brackets that follow the stop. The ASCII full stop is
+not a boundary: in UN Chinese text it belongs to symbols (A/74/L.85), decimals
+and paragraph numbers.
+"""
+from __future__ import annotations
+
+import re
+
+_END = re.compile(r"[。！？!?．｡]+[”’」』）)\]》〕】\"']*")
+
+
+def split_sentences(clean_text: str, paragraphs: list[dict]) -> list[dict]:
+    sentences: list[dict] = []
+    for para in paragraphs:
+        start, end = para["char_start"], para["char_end"]
+        text = clean_text[start:end]
+        cuts = [m.end() for m in _END.finditer(text)]
+        if not cuts or cuts[-1] != len(text):
+            cuts.append(len(text))
+        begin = 0
+        k = 0
+        for cut in cuts:
+            chunk = text[begin:cut]
+            lead = len(chunk) - len(chunk.lstrip())
+            trail = len(chunk.rstrip())
+            if chunk.strip():
+                k += 1
+                s, e = start + begin + lead, start + begin + trail
+                sentences.append({
+                    "para_id": para["para_id"], "sent_id": f"{para['para_id']}.s{k}",
+                    "seq": len(sentences), "text": clean_text[s:e], "char_start": s, "char_end": e,
+                })
+            begin = cut
+    return sentences

@@ -1,0 +1,601 @@
+"""Corpus statistics: per-document profiles, entity counts, countries, SDGs,
+operative verbs, keywords, entity co-occurrence and the citation graph.
+
+Every statistic is a Polars query over the release tables, so the cost grows
+with the number of rows, not with Python loops over them. Results are Arrow
+tables whose fields carry descriptions (STATS_SCHEMAS), ready to be written
+next to the tables they summarise.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+import polars.selectors as cs
+import pyarrow as pa
+
+from pipeline import schemas
+from pipeline.lib import storage
+
+GAZETTEERS = resources.files("pipeline") / "gazetteers"
+KEYWORDS_PER_DOCUMENT = 20
+TOP_N_SUMMARY = 20
+# Dates and percentages are values, not actors: pairing them with everything
+# in a paragraph would swamp the co-occurrence network.
+COOCCURRENCE_EXCLUDED_TYPES = ("DATE", "PERCENT")
+# jieba/ICTCLAS tag prefixes that never make a keyword: non-words and
+# punctuation, numerals, particles, prepositions, conjunctions, pronouns,
+# adverbs, measure words, directions, time words, modal particles, interjections.
+KEYWORD_EXCLUDED_POS = ("x", "m", "u", "p", "c", "r", "d", "q", "f", "t", "y", "e", "o", "w")
+# "Also welcomes" and "welcomes" are the same act: the base verb drops the
+# adverb that only marks repetition.
+VERB_PREFIX = r"^(再次|进一步|又|还|并|也|再)"
+# A UN document symbol: an organ's letters then at least two slash-separated
+# parts (A/74/759, A/RES/74/304, A/74/L.85/Add.1, E/CN.6/2020/1).
+SYMBOL_PATTERN = r"[A-Z]{1,6}(?:/[A-Za-z0-9.\-]+){2,}"
+# "第 60/1 号决议" is how a Chinese text cites General Assembly resolution 60/1.
+GA_RESOLUTION_PATTERN = r"第\s*(\d{1,3}/\d{1,4})\s*号决议"
+
+
+# --- schemas of the statistics tables ------------------------------------------------------
+
+def _f(name: str, type_: pa.DataType, description: str) -> pa.Field:
+    return pa.field(name, type_, metadata={"description": description})
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+STATS_DOCUMENTS = pa.schema([
+    _f("doc_id", pa.string(), "Document id."),
+    _f("symbol", pa.string(), "UN document symbol."),
+    _f("doc_type", schemas.CATEGORY, "Kind of document."),
+    _f("n_characters", pa.int64(), "Length of clean_text in Unicode code points."),
+    _f("n_paragraphs", pa.int64(), "Paragraphs of every kind."),
+    *[_f(f"n_para_{kind}", pa.int64(), f"Paragraphs of kind '{kind}'.") for kind in schemas.PARAGRAPH_KINDS],
+    _f("n_sentences", pa.int64(), "Sentences."),
+    _f("mean_sentence_chars", pa.float64(), "Mean sentence length in characters (code points), rounded to 3 decimals."),
+    _f("max_sentence_chars", pa.int64(), "Longest sentence in characters (code points)."),
+    _f("mean_sentence_tokens", pa.float64(), "Mean sentence length in tokens, rounded to 3 decimals."),
+    _f("max_sentence_tokens", pa.int64(), "Longest sentence in tokens."),
+    _f("n_tokens", pa.int64(), "Tokens."),
+    _f("n_entities", pa.int64(), "Entity mentions of every type."),
+    _f("n_distinct_entities", pa.int64(), "Distinct entity_ids mentioned."),
+    *[_f(f"n_ent_{_lower(t)}", pa.int64(), f"Entity mentions of type {t}.") for t in schemas.ENTITY_TYPES],
+])
+
+STATS_ENTITIES = pa.schema([
+    _f("doc_id", pa.string(), "Document id."),
+    _f("entity_id", pa.string(), "Canonical entity id."),
+    _f("type", schemas.CATEGORY, "Entity type."),
+    _f("name", pa.string(), "Canonical Chinese name (entity_catalog.name_zh, else the most frequent mention text)."),
+    _f("count", pa.int64(), "Mentions in this document."),
+    _f("paragraphs", pa.int64(), "Paragraphs of this document that mention it."),
+    _f("first_char", pa.int64(), "Offset in clean_text of the first mention."),
+])
+
+STATS_ENTITIES_CORPUS = pa.schema([
+    _f("rank", pa.int64(), "Rank by mentions (1 = most mentioned; ties broken by entity_id)."),
+    _f("entity_id", pa.string(), "Canonical entity id."),
+    _f("type", schemas.CATEGORY, "Entity type."),
+    _f("name", pa.string(), "Canonical Chinese name (entity_catalog.name_zh, else the most frequent mention text)."),
+    _f("name_en", pa.string(), "English name where known."),
+    _f("count", pa.int64(), "Mentions in the corpus."),
+    _f("documents", pa.int64(), "Documents that mention it."),
+    _f("paragraphs", pa.int64(), "Paragraphs that mention it."),
+])
+
+STATS_COUNTRIES = pa.schema([
+    _f("rank", pa.int64(), "Rank by mentions (ties broken by ISO3)."),
+    _f("iso3", pa.string(), "ISO 3166-1 alpha-3 code."),
+    _f("entity_id", pa.string(), "Entity id, 'gpe:' + ISO3."),
+    _f("name_zh", pa.string(), "Chinese name as the UN writes it (entity_catalog.name_zh)."),
+    _f("name_en", pa.string(), "English name (entity_catalog.name_en, else the ISO 3166 name from pycountry)."),
+    _f("count", pa.int64(), "Mentions in the corpus."),
+    _f("documents", pa.int64(), "Documents that mention it."),
+    _f("paragraphs", pa.int64(), "Paragraphs that mention it."),
+])
+
+STATS_SDGS = pa.schema([
+    _f("goal", pa.int64(), "Sustainable Development Goal number, 1 to 17."),
+    _f("entity_id", pa.string(), "Entity id, 'sdg:' + goal."),
+    _f("short_zh", pa.string(), "Short name in Chinese (the UN's SDG icons)."),
+    _f("short_en", pa.string(), "Short name in English (the UN's SDG icons)."),
+    _f("title_zh", pa.string(), "Title of the goal in Chinese, from A/RES/70/1."),
+    _f("title_en", pa.string(), "Title of the goal in English, from A/RES/70/1."),
+    _f("count", pa.int64(), "Mentions in the corpus (0 when never mentioned)."),
+    _f("documents", pa.int64(), "Documents that mention it."),
+    _f("paragraphs", pa.int64(), "Paragraphs that mention it."),
+])
+
+STATS_OPERATIVE_VERBS = pa.schema([
+    _f("doc_id", pa.string(), "Document id."),
+    _f("symbol", pa.string(), "Symbol of the resolution."),
+    _f("position", pa.int64(), "Order of the operative paragraph in its document, from 1."),
+    _f("para_id", pa.string(), "Paragraph id."),
+    _f("number", pa.string(), "Paragraph number as printed."),
+    _f("operative_verb", pa.string(), "Operative verb as printed (又鼓励 …)."),
+    _f("verb_base", pa.string(), "The verb without the adverb of repetition (又, 还, 并, 也, 再次, 进一步): 又鼓励 → 鼓励."),
+])
+
+STATS_OPERATIVE_VERB_COUNTS = pa.schema([
+    _f("rank", pa.int64(), "Rank by count (ties broken by verb)."),
+    _f("operative_verb", pa.string(), "Operative verb as printed."),
+    _f("verb_base", pa.string(), "The verb without the adverb of repetition."),
+    _f("count", pa.int64(), "Operative paragraphs opening with it."),
+    _f("documents", pa.int64(), "Documents using it."),
+    _f("share", pa.float64(), "Share of all operative paragraphs, rounded to 6 decimals."),
+])
+
+STATS_KEYWORDS = pa.schema([
+    _f("doc_id", pa.string(), "Document id."),
+    _f("rank", pa.int64(), "Rank within the document, from 1."),
+    _f("keyword", pa.string(), "Token (as segmented in tokens.parquet)."),
+    _f("weight", pa.float64(), "TF-IDF weight: term frequency in the document times jieba's IDF, rounded to 6 decimals."),
+    _f("frequency", pa.int64(), "Occurrences in the document."),
+])
+
+STATS_COOCCURRENCE = pa.schema([
+    _f("entity_a", pa.string(), "Entity id (the smaller of the pair)."),
+    _f("entity_b", pa.string(), "Entity id (the larger of the pair)."),
+    _f("type_a", schemas.CATEGORY, "Type of entity_a."),
+    _f("type_b", schemas.CATEGORY, "Type of entity_b."),
+    _f("name_a", pa.string(), "Name of entity_a."),
+    _f("name_b", pa.string(), "Name of entity_b."),
+    _f("paragraphs", pa.int64(), "Paragraphs in which both are mentioned (the edge weight)."),
+    _f("documents", pa.int64(), "Documents in which both are mentioned in one paragraph."),
+])
+
+STATS_CITATIONS = pa.schema([
+    _f("doc_id", pa.string(), "Citing document."),
+    _f("symbol", pa.string(), "Symbol of the citing document."),
+    _f("cited_symbol", pa.string(), "Symbol cited (normalised: no spaces, A/RES/ for General Assembly resolution numbers)."),
+    _f("cited_doc_id", pa.string(), "The cited document's doc_id when it is part of the corpus, else null."),
+    _f("resolved", pa.bool_(), "True when the cited document is part of the corpus."),
+    _f("paragraphs", pa.int64(), "Paragraphs of the citing document that cite it."),
+    _f("in_footnote", pa.bool_(), "True when at least one citation sits in a footnote."),
+    _f("para_ids", pa.list_(pa.string()), "Citing paragraphs, sorted."),
+    _f("sources", pa.list_(pa.string()), "'entity' (a DOC entity) and/or 'footnote' (a symbol read from a footnote's text)."),
+])
+
+STATS_SCHEMAS: dict[str, pa.Schema] = {
+    "stats_documents": STATS_DOCUMENTS,
+    "stats_entities": STATS_ENTITIES,
+    "stats_entities_corpus": STATS_ENTITIES_CORPUS,
+    "stats_countries": STATS_COUNTRIES,
+    "stats_sdgs": STATS_SDGS,
+    "stats_operative_verbs": STATS_OPERATIVE_VERBS,
+    "stats_operative_verb_counts": STATS_OPERATIVE_VERB_COUNTS,
+    "stats_keywords": STATS_KEYWORDS,
+    "stats_cooccurrence": STATS_COOCCURRENCE,
+    "stats_citations": STATS_CITATIONS,
+}
+
+STATS_DESCRIPTIONS: dict[str, str] = {
+    "stats_documents": "One row per document: paragraphs by kind, sentences, tokens, characters, entities by type, sentence lengths.",
+    "stats_entities": "Entity mentions per document.",
+    "stats_entities_corpus": "Entity mentions in the whole corpus, ranked.",
+    "stats_countries": "Country mentions (GPE entities with an ISO 3166-1 alpha-3 code).",
+    "stats_sdgs": "Mentions of each of the 17 Sustainable Development Goals (all 17 rows, zero included).",
+    "stats_operative_verbs": "Operative paragraphs of resolutions in order, with their operative verb.",
+    "stats_operative_verb_counts": "Distribution of operative verbs.",
+    "stats_keywords": "Keywords per document (TF-IDF over tokens with a stop-word list for UN prose).",
+    "stats_cooccurrence": "Pairs of entities mentioned in the same paragraph: an edge list for network analysis.",
+    "stats_citations": "Citation graph: document symbols each document cites, resolved to corpus documents where possible.",
+}
+
+
+# --- gazetteers ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def sdg_goals() -> pl.DataFrame:
+    """The 17 goals with their Chinese and English titles."""
+    with resources.as_file(GAZETTEERS / "sdg_goals.tsv") as path:
+        return pl.read_csv(path, separator="\t", comment_prefix="#", quote_char=None,
+                           schema_overrides={"goal": pl.Int64})
+
+
+@functools.lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    text = (GAZETTEERS / "stopwords_un.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+@functools.lru_cache(maxsize=1)
+def jieba_idf() -> tuple[pl.DataFrame, float]:
+    """jieba's IDF table (the one jieba.analyse.extract_tags uses) and its median, for unseen words."""
+    import jieba.analyse  # noqa: F401  (registers jieba.analyse.tfidf)
+
+    path = Path(sys.modules["jieba.analyse.tfidf"].DEFAULT_IDF)
+    idf = pl.read_csv(path, separator=" ", has_header=False, quote_char=None,
+                      new_columns=["keyword", "idf"],
+                      schema_overrides={"keyword": pl.String, "idf": pl.Float64})
+    values = idf.get_column("idf").sort()
+    # The same median jieba takes: the middle element of the sorted values.
+    median = float(values[len(values) // 2])
+    return idf.unique("keyword", keep="first", maintain_order=True), median
+
+
+@functools.lru_cache(maxsize=1)
+def iso_country_names() -> pl.DataFrame:
+    import pycountry
+
+    return pl.DataFrame(
+        {"iso3": [c.alpha_3 for c in pycountry.countries],
+         "iso_name_en": [c.name for c in pycountry.countries]},
+        schema={"iso3": pl.String, "iso_name_en": pl.String},
+    )
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+def _frames(tables: dict[str, pa.Table]) -> dict[str, pl.DataFrame]:
+    """The release tables as Polars frames with every schema column present and categories as strings."""
+    frames = {}
+    for name, schema in schemas.TABLES.items():
+        table = tables.get(name)
+        arrow = storage.to_arrow(table if table is not None else schema.empty_table(), schema)
+        frame = pl.from_arrow(arrow)
+        frames[name] = frame.with_columns(cs.categorical().cast(pl.String))
+    return frames
+
+
+def _names(entities: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
+    """entity_id → name (catalog's name_zh, else the most frequent mention), name_en."""
+    spoken = (
+        entities.group_by("entity_id", "text").len()
+        .sort(["entity_id", "len", "text"], descending=[False, True, False])
+        .unique("entity_id", keep="first", maintain_order=True)
+        .select("entity_id", pl.col("text").alias("spoken"))
+    )
+    known = catalog.select("entity_id", "name_zh", "name_en").unique("entity_id", keep="first")
+    return (
+        spoken.join(known, on="entity_id", how="full", coalesce=True)
+        .select("entity_id", pl.coalesce("name_zh", "spoken").alias("name"), "name_en")
+    )
+
+
+def _finish(frame: pl.DataFrame, name: str) -> pa.Table:
+    return storage.to_arrow(frame.to_arrow(), STATS_SCHEMAS[name])
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+def compute_statistics(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """All statistics tables, keyed by file stem."""
+    f = _frames(tables)
+    names = _names(f["entities"], f["entity_catalog"])
+    frames = {
+        "stats_documents": document_profiles(f),
+        "stats_entities": entities_per_document(f["entities"], names),
+        "stats_entities_corpus": entities_in_corpus(f["entities"], names),
+        "stats_countries": country_mentions(f["entities"], f["entity_catalog"]),
+        "stats_sdgs": sdg_mentions(f["entities"]),
+        "stats_operative_verbs": operative_verbs(f["paragraphs"], f["documents"]),
+        "stats_keywords": keywords(f["tokens"]),
+        "stats_cooccurrence": cooccurrence(f["entities"], names),
+        "stats_citations": citations(f["entities"], f["paragraphs"], f["documents"]),
+    }
+    frames["stats_operative_verb_counts"] = operative_verb_counts(frames["stats_operative_verbs"])
+    return {name: _finish(frames[name], name) for name in STATS_SCHEMAS}
+
+
+def document_profiles(f: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    docs = f["documents"].select(
+        "doc_id", "symbol", "doc_type",
+        pl.col("clean_text").str.len_chars().cast(pl.Int64).alias("n_characters"),
+    )
+    paragraphs = f["paragraphs"].group_by("doc_id").agg(
+        pl.len().alias("n_paragraphs"),
+        *[(pl.col("kind") == kind).sum().alias(f"n_para_{kind}") for kind in schemas.PARAGRAPH_KINDS],
+    )
+    sentence_chars = (pl.col("char_end") - pl.col("char_start"))
+    sentences = f["sentences"].group_by("doc_id").agg(
+        pl.len().alias("n_sentences"),
+        sentence_chars.mean().round(3).alias("mean_sentence_chars"),
+        sentence_chars.max().alias("max_sentence_chars"),
+    )
+    per_sentence = f["tokens"].group_by("doc_id", "sent_id").len()
+    tokens = per_sentence.group_by("doc_id").agg(
+        pl.col("len").sum().alias("n_tokens"),
+        pl.col("len").mean().round(3).alias("mean_sentence_tokens"),
+        pl.col("len").max().alias("max_sentence_tokens"),
+    )
+    entities = f["entities"].group_by("doc_id").agg(
+        pl.len().alias("n_entities"),
+        pl.col("entity_id").n_unique().alias("n_distinct_entities"),
+        *[(pl.col("type") == t).sum().alias(f"n_ent_{_lower(t)}") for t in schemas.ENTITY_TYPES],
+    )
+    profile = docs
+    for part in (paragraphs, sentences, tokens, entities):
+        profile = profile.join(part, on="doc_id", how="left")
+    counts = [c for c in profile.columns if c.startswith("n_")]
+    return profile.with_columns(pl.col(counts).fill_null(0).cast(pl.Int64)).sort("doc_id")
+
+
+def entities_per_document(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    return (
+        entities.group_by("doc_id", "entity_id", "type").agg(
+            pl.len().alias("count"),
+            pl.col("para_id").n_unique().alias("paragraphs"),
+            pl.col("char_start").min().alias("first_char"),
+        )
+        .join(names.select("entity_id", "name"), on="entity_id", how="left")
+        .sort(["doc_id", "count", "entity_id", "type"], descending=[False, True, False, False])
+    )
+
+
+def _ranked(frame: pl.DataFrame, by: str, tie: str) -> pl.DataFrame:
+    frame = frame.sort([by, tie], descending=[True, False])
+    return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"))
+
+
+def entities_in_corpus(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    counts = entities.group_by("entity_id", "type").agg(
+        pl.len().alias("count"),
+        pl.col("doc_id").n_unique().alias("documents"),
+        pl.col("para_id").n_unique().alias("paragraphs"),
+    ).join(names, on="entity_id", how="left")
+    return _ranked(counts.sort("type"), "count", "entity_id")
+
+
+def country_mentions(entities: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
+    mentions = entities.filter(
+        (pl.col("type") == "GPE") & pl.col("entity_id").str.contains(r"^gpe:[A-Z]{3}$")
+    ).with_columns(pl.col("entity_id").str.slice(4).alias("iso3"))
+    counts = mentions.group_by("iso3", "entity_id").agg(
+        pl.len().alias("count"),
+        pl.col("doc_id").n_unique().alias("documents"),
+        pl.col("para_id").n_unique().alias("paragraphs"),
+    )
+    known = catalog.select("entity_id", "name_zh", pl.col("name_en").alias("catalog_name_en"),
+                           pl.col("aliases")).unique("entity_id", keep="first")
+    spoken = (
+        mentions.group_by("entity_id", "text").len()
+        .sort(["entity_id", "len", "text"], descending=[False, True, False])
+        .unique("entity_id", keep="first", maintain_order=True)
+        .select("entity_id", pl.col("text").alias("spoken"))
+    )
+    table = (
+        counts.join(known, on="entity_id", how="left")
+        .join(spoken, on="entity_id", how="left")
+        .join(iso_country_names(), on="iso3", how="left")
+        .with_columns(
+            pl.coalesce("name_zh", "spoken").alias("name_zh"),
+            pl.coalesce("catalog_name_en", "iso_name_en").alias("name_en"),
+        )
+    )
+    return _ranked(table, "count", "iso3")
+
+
+def sdg_mentions(entities: pl.DataFrame) -> pl.DataFrame:
+    counts = entities.filter(pl.col("type") == "SDG").group_by("entity_id").agg(
+        pl.len().alias("count"),
+        pl.col("doc_id").n_unique().alias("documents"),
+        pl.col("para_id").n_unique().alias("paragraphs"),
+    )
+    return (
+        sdg_goals().join(counts, on="entity_id", how="left")
+        .with_columns(pl.col("count", "documents", "paragraphs").fill_null(0).cast(pl.Int64))
+        .sort("goal")
+    )
+
+
+def operative_verbs(paragraphs: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
+    verb = pl.col("operative_verb")
+    return (
+        paragraphs.filter(verb.is_not_null() & (verb != ""))
+        .sort("doc_id", "seq")
+        .with_columns(
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("doc_id").alias("position"),
+            pl.when(verb.str.contains(VERB_PREFIX + ".+$"))
+            .then(verb.str.replace(VERB_PREFIX, ""))
+            .otherwise(verb).alias("verb_base"),
+        )
+        .join(documents.select("doc_id", "symbol"), on="doc_id", how="left")
+        .sort("doc_id", "position")
+    )
+
+
+def operative_verb_counts(ordered: pl.DataFrame) -> pl.DataFrame:
+    total = max(ordered.height, 1)
+    counts = ordered.group_by("operative_verb", "verb_base").agg(
+        pl.len().alias("count"),
+        pl.col("doc_id").n_unique().alias("documents"),
+    ).with_columns((pl.col("count") / total).round(6).alias("share"))
+    return _ranked(counts, "count", "operative_verb")
+
+
+def keywords(tokens: pl.DataFrame, top_k: int = KEYWORDS_PER_DOCUMENT) -> pl.DataFrame:
+    """TF-IDF keywords per document, the way jieba.analyse.extract_tags weighs them
+    (term frequency × jieba's IDF, median IDF for unseen words), computed over the
+    release's own tokens so keywords and tokens agree."""
+    idf, median = jieba_idf()
+    word = pl.col("text").str.strip_chars()
+    candidates = tokens.select("doc_id", word.alias("keyword"), pl.col("pos")).filter(
+        (pl.col("keyword").str.len_chars() >= 2)
+        & pl.col("keyword").str.contains(r"[\p{Han}A-Za-z]")
+        & ~pl.col("pos").fill_null("x").str.slice(0, 1).is_in(KEYWORD_EXCLUDED_POS)
+        & ~pl.col("keyword").is_in(list(stopwords()))
+    )
+    counts = candidates.group_by("doc_id", "keyword").agg(pl.len().cast(pl.Int64).alias("frequency"))
+    weighted = (
+        counts.with_columns((pl.col("frequency") / pl.col("frequency").sum().over("doc_id")).alias("tf"))
+        .join(idf, on="keyword", how="left")
+        .with_columns((pl.col("tf") * pl.col("idf").fill_null(median)).round(6).alias("weight"))
+        .sort(["doc_id", "weight", "keyword"], descending=[False, True, False])
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("doc_id").alias("rank"))
+    )
+    return weighted.filter(pl.col("rank") <= top_k).sort("doc_id", "rank")
+
+
+def cooccurrence(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    present = (
+        entities.filter(~pl.col("type").is_in(COOCCURRENCE_EXCLUDED_TYPES))
+        .group_by("doc_id", "para_id", "entity_id").agg(pl.col("type").min())
+    )
+    pairs = (
+        present.join(present, on=["doc_id", "para_id"], suffix="_b")
+        .filter(pl.col("entity_id") < pl.col("entity_id_b"))
+        .group_by(pl.col("entity_id").alias("entity_a"), pl.col("entity_id_b").alias("entity_b")).agg(
+            pl.col("type").first().alias("type_a"),
+            pl.col("type_b").first(),
+            pl.len().alias("paragraphs"),
+            pl.col("doc_id").n_unique().alias("documents"),
+        )
+    )
+    label = names.select("entity_id", "name")
+    return (
+        pairs.join(label.rename({"entity_id": "entity_a", "name": "name_a"}), on="entity_a", how="left")
+        .join(label.rename({"entity_id": "entity_b", "name": "name_b"}), on="entity_b", how="left")
+        .sort(["paragraphs", "entity_a", "entity_b"], descending=[True, False, False])
+    )
+
+
+def _normalise_symbol(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_all(r"\s+", "").str.strip_chars_end(".,;:。，；：)）]").str.to_uppercase()
+
+
+def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
+    from_entities = entities.filter(pl.col("type") == "DOC").select(
+        "doc_id", "para_id",
+        pl.coalesce("value", pl.col("entity_id").str.replace(r"^doc:", "")).alias("cited"),
+        pl.lit("entity").alias("source"),
+    )
+    footnotes = paragraphs.filter(pl.col("kind") == "footnote")
+    from_footnote_symbols = footnotes.select(
+        "doc_id", "para_id", pl.col("text").str.extract_all(SYMBOL_PATTERN).alias("cited"),
+    ).explode("cited")
+    from_footnote_resolutions = footnotes.select(
+        "doc_id", "para_id",
+        pl.col("text").str.extract_all(GA_RESOLUTION_PATTERN).alias("cited"),
+    ).explode("cited").with_columns(
+        ("A/RES/" + pl.col("cited").str.extract(r"(\d{1,3}/\d{1,4})")).alias("cited")
+    )
+    from_footnotes = pl.concat([from_footnote_symbols, from_footnote_resolutions]).with_columns(
+        pl.lit("footnote").alias("source"))
+    mentions = (
+        pl.concat([from_entities, from_footnotes.select(from_entities.columns)])
+        .filter(pl.col("cited").is_not_null())
+        .with_columns(_normalise_symbol(pl.col("cited")).alias("cited_symbol"))
+        .filter(pl.col("cited_symbol") != "")
+        .join(footnotes.select("para_id", pl.lit(True).alias("footnote")), on="para_id", how="left")
+    )
+    # A document is known by its symbol, by the symbol its text gives, and,
+    # for a resolution, by A/RES/ + its number.
+    known = pl.concat([
+        documents.select("doc_id", pl.col("symbol").alias("key")),
+        documents.select("doc_id", pl.col("symbol_in_text").alias("key")),
+        documents.select("doc_id", ("A/RES/" + pl.col("resolution_number")).alias("key")),
+    ]).filter(pl.col("key").is_not_null()).with_columns(_normalise_symbol(pl.col("key")).alias("key"))
+    known = known.group_by("key").agg(pl.col("doc_id").min().alias("cited_doc_id"))
+    graph = (
+        mentions.group_by("doc_id", "cited_symbol").agg(
+            pl.col("para_id").n_unique().alias("paragraphs"),
+            pl.col("footnote").fill_null(False).any().alias("in_footnote"),
+            pl.col("para_id").unique().sort().alias("para_ids"),
+            pl.col("source").unique().sort().alias("sources"),
+        )
+        .join(known, left_on="cited_symbol", right_on="key", how="left")
+        # A document naming its own symbol is not citing anything.
+        .filter(pl.col("cited_doc_id").is_null() | (pl.col("cited_doc_id") != pl.col("doc_id")))
+        .with_columns(pl.col("cited_doc_id").is_not_null().alias("resolved"))
+        .join(documents.select("doc_id", "symbol"), on="doc_id", how="left")
+    )
+    return graph.sort("doc_id", "cited_symbol")
+
+
+# --- summary ------------------------------------------------------------------------------
+
+def _value_counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
+    if frame.height == 0:
+        return {}
+    counts = frame.group_by(column).len().sort(column, nulls_last=True)
+    return {str(k): int(v) for k, v in counts.iter_rows()}
+
+
+def summarise(tables: dict[str, pa.Table], stats: dict[str, pa.Table]) -> dict:
+    """The content of statistics.json: counts and the head of each statistic."""
+    f = _frames(tables)
+    s = {name: pl.from_arrow(table).with_columns(cs.categorical().cast(pl.String))
+         for name, table in stats.items()}
+    documents = f["documents"]
+    dates = documents.get_column("date").drop_nulls().sort()
+    sessions = documents.get_column("session").drop_nulls().unique().sort()
+    entities_corpus = s.get("stats_entities_corpus", pl.DataFrame())
+    countries = s.get("stats_countries", pl.DataFrame())
+    sdgs = s.get("stats_sdgs", pl.DataFrame())
+    verb_counts = s.get("stats_operative_verb_counts", pl.DataFrame())
+    cites = s.get("stats_citations", pl.DataFrame())
+    keywords_table = s.get("stats_keywords", pl.DataFrame())
+    profiles = s.get("stats_documents", pl.DataFrame())
+
+    def head(frame: pl.DataFrame, columns: list[str], n: int = TOP_N_SUMMARY) -> list[dict]:
+        if frame.height == 0:
+            return []
+        return frame.select(columns).head(n).to_dicts()
+
+    per_document = []
+    if profiles.height:
+        top_words = (keywords_table.filter(pl.col("rank") <= 5).group_by("doc_id")
+                     .agg(pl.col("keyword").sort_by("rank")) if keywords_table.height
+                     else pl.DataFrame({"doc_id": [], "keyword": []},
+                                       schema={"doc_id": pl.String, "keyword": pl.List(pl.String)}))
+        per_document = (
+            profiles.select("doc_id", "symbol", "doc_type", "n_characters", "n_paragraphs",
+                            "n_sentences", "n_tokens", "n_entities")
+            .join(documents.select("doc_id", "title", "date"), on="doc_id", how="left")
+            .join(top_words.rename({"keyword": "top_keywords"}), on="doc_id", how="left")
+            .sort("doc_id").to_dicts()
+        )
+    sdg_total = int(f["entities"].filter(pl.col("type") == "SDG").height)
+    sdg_goal_total = int(sdgs.get_column("count").sum()) if sdgs.height else 0
+    return {
+        "corpus": {
+            "documents": documents.height,
+            "paragraphs": f["paragraphs"].height,
+            "sentences": f["sentences"].height,
+            "tokens": f["tokens"].height,
+            "characters": int(documents.get_column("clean_text").str.len_chars().sum() or 0),
+            "entity_mentions": f["entities"].height,
+            "distinct_entities": f["entities"].get_column("entity_id").n_unique(),
+            "catalogued_entities": f["entity_catalog"].height,
+            "quarantined_files": f["quarantine"].height,
+        },
+        "documents_by_type": _value_counts(documents, "doc_type"),
+        "paragraphs_by_kind": _value_counts(f["paragraphs"], "kind"),
+        "entities_by_type": _value_counts(f["entities"], "type"),
+        "date_range": {"earliest": dates[0] if len(dates) else None,
+                       "latest": dates[-1] if len(dates) else None},
+        "sessions": [int(v) for v in sessions],
+        "top_entities": head(entities_corpus, ["entity_id", "type", "name", "count", "documents"]),
+        "countries": {
+            "distinct": countries.height,
+            "top": head(countries, ["iso3", "name_zh", "name_en", "count", "documents"]),
+        },
+        "sdgs": {
+            "goals_mentioned": [int(g) for g in sdgs.filter(pl.col("count") > 0).get_column("goal")]
+            if sdgs.height else [],
+            "mentions_of_goals": sdg_goal_total,
+            "mentions_without_goal_number": sdg_total - sdg_goal_total,
+            "by_goal": head(sdgs, ["goal", "short_zh", "short_en", "count", "documents"], 17),
+        },
+        "operative_verbs": {
+            "operative_paragraphs": int(verb_counts.get_column("count").sum()) if verb_counts.height else 0,
+            "distinct": verb_counts.height,
+            "top": head(verb_counts, ["operative_verb", "verb_base", "count", "documents"]),
+        },
+        "citations": {
+            "edges": cites.height,
+            "resolved_in_corpus": int(cites.get_column("resolved").sum()) if cites.height else 0,
+            "distinct_symbols_cited": cites.get_column("cited_symbol").n_unique() if cites.height else 0,
+        },
+        "cooccurrence_pairs": s["stats_cooccurrence"].height if "stats_cooccurrence" in s else 0,
+        "documents": per_document,
+        "quarantine": f["quarantine"].select("source_file", "reason", "detail").sort("source_file").to_dicts(),
+    }

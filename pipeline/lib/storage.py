@@ -1,0 +1,123 @@
+"""Atomic, deterministic table files: write to a temporary name, then rename.
+
+Parquet is written the way open-data projects publish it: zstd, statistics on,
+rows sorted by key, the Arrow schema (with column descriptions) embedded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def to_arrow(rows: pl.DataFrame | list[dict] | pa.Table, schema: pa.Schema) -> pa.Table:
+    """Cast rows to the table's schema (column order, types, dictionary encoding)."""
+    if isinstance(rows, pa.Table):
+        table = rows
+    elif isinstance(rows, pl.DataFrame):
+        table = rows.to_arrow()
+    else:
+        table = pa.Table.from_pylist(list(rows), schema=_plain(schema))
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            column = table.column(field.name)
+            if pa.types.is_dictionary(field.type) and not pa.types.is_dictionary(column.type):
+                column = column.cast(field.type.value_type).dictionary_encode()
+                column = column.cast(field.type)
+            else:
+                column = column.cast(field.type)
+        else:
+            column = pa.nulls(table.num_rows, type=field.type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _plain(schema: pa.Schema) -> pa.Schema:
+    """The schema with dictionary columns as plain strings, for building from Python rows."""
+    return pa.schema([
+        pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type,
+                 nullable=True, metadata=f.metadata)
+        for f in schema
+    ])
+
+
+def sort_table(table: pa.Table, keys: list[str]) -> pa.Table:
+    if table.num_rows == 0 or not keys:
+        return table
+    sort_keys = []
+    for key in keys:
+        column = table.column(key)
+        if pa.types.is_dictionary(column.type):
+            # Sort by value, not by dictionary index.
+            table = table.append_column(f"__sort_{key}", column.cast(column.type.value_type))
+            sort_keys.append((f"__sort_{key}", "ascending"))
+        else:
+            sort_keys.append((key, "ascending"))
+    indices = pa.compute.sort_indices(table, sort_keys=sort_keys)
+    table = table.take(indices)
+    return table.select([n for n in table.column_names if not n.startswith("__sort_")])
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_parquet(
+    path: Path,
+    table: pa.Table,
+    *,
+    sort_by: list[str] | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> pa.Table:
+    """Write a table atomically as zstd Parquet; returns the table as written."""
+    if sort_by:
+        table = sort_table(table, sort_by)
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+        table = table.replace_schema_metadata(merged)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(
+            table, tmp, compression="zstd", compression_level=9,
+            write_statistics=True, use_dictionary=True, store_schema=True,
+        )
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return table
+
+
+def read_parquet(path: Path) -> pa.Table:
+    return pq.read_table(path)
+
+
+def dumps_json(value, *, indent: int | None = 2) -> str:
+    """Deterministic JSON: sorted keys, Chinese characters unescaped."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=indent) + "\n"
