@@ -1,0 +1,109 @@
+"""Building the corpus through Dagster, in-process, on the configured instance.
+
+The runs land in the instance's history, so `make ui` shows them. Only documents
+whose bytes, sidecar or code changed are processed; the corpus-wide assets then
+rebuild the release, which is cut only when its data differ from LATEST's.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.lib import stages
+from pipeline.lib.ingest import scan_sources
+
+PER_DOCUMENT = ("raw_documents", "clean_documents", "document_metadata", "paragraphs", "sentences",
+                "tokens", "entities")
+CORPUS = ("entity_catalog", "corpus_statistics", "release")
+PARTITIONS = "documents"
+# Step events stay in the instance (and the UI); the terminal shows warnings and errors only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class BuildReport:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    processed: list[str] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
+    release: dict = field(default_factory=dict)
+
+
+def sync_partitions(instance: dg.DagsterInstance, seeds_dir: Path, data_dir: Path) -> tuple[list, list, list]:
+    """Make the documents partitions match the files; returns (sources, added, removed)."""
+    sources = scan_sources(seeds_dir)
+    wanted = [s.doc_id for s in sources]
+    existing = instance.get_dynamic_partitions(PARTITIONS)
+    added = [k for k in wanted if k not in set(existing)]
+    removed = [k for k in existing if k not in set(wanted)]
+    if added:
+        instance.add_dynamic_partitions(PARTITIONS, added)
+    for key in removed:
+        instance.delete_dynamic_partition(PARTITIONS, key)
+        stages.remove_work(data_dir, key)
+    return sources, added, removed
+
+
+def contiguous_ranges(order: list[str], selected: set[str]) -> list[tuple[str, str]]:
+    """Runs of consecutive selected keys in partition order: one Dagster run per range."""
+    ranges, start, prev = [], None, None
+    for key in order:
+        if key in selected:
+            start = start or key
+            prev = key
+        elif start:
+            ranges.append((start, prev))
+            start = None
+    if start:
+        ranges.append((start, prev))
+    return ranges
+
+
+def _assets(names) -> list:
+    from pipeline.definitions import defs
+
+    wanted = set(names)
+    return [a for a in defs().assets if any(k.to_user_string() in wanted for k in a.keys)]
+
+
+def build(seeds_dir: Path, data_dir: Path, instance: dg.DagsterInstance | None = None,
+          resources: dict | None = None) -> BuildReport:
+    from pipeline.defs.resources import UnparlSettings
+
+    seeds_dir, data_dir = Path(seeds_dir).resolve(), Path(data_dir).resolve()
+    if not seeds_dir.is_dir():
+        raise SystemExit(f"seeds folder {seeds_dir} does not exist")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    instance = instance or dg.DagsterInstance.get()
+    resources = resources or {"settings": UnparlSettings(seeds_dir=str(seeds_dir), data_dir=str(data_dir))}
+    report = BuildReport()
+    sources, report.added, report.removed = sync_partitions(instance, seeds_dir, data_dir)
+    stale = {s.doc_id for s in sources if not stages.is_current(data_dir, s)}
+    order = instance.get_dynamic_partitions(PARTITIONS)
+    per_document = _assets(PER_DOCUMENT)
+    for start, end in contiguous_ranges(order, stale):
+        result = dg.materialize(per_document, instance=instance, resources=resources, run_config=QUIET, tags={
+            "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end,
+            "unparl/trigger": "build"})
+        report.runs.append(result.run_id)
+    report.processed = [k for k in order if k in stale]
+    result = dg.materialize(_assets(CORPUS), instance=instance, resources=resources, run_config=QUIET,
+                            tags={"unparl/trigger": "build"})
+    report.runs.append(result.run_id)
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == "release":
+            report.release = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+    return report
+
+
+def ensure_instance_home(default: Path) -> Path:
+    """A repo-local SQLite instance unless DAGSTER_HOME says otherwise."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(default))).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return home

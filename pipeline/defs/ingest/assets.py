@@ -1,0 +1,29 @@
+import dagster as dg
+import pyarrow as pa
+
+from pipeline.defs.ingest import checks
+from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
+from pipeline.defs.partitions import batch_backfill, documents_partitions
+from pipeline.defs.resources import UnparlSettings
+from pipeline.lib import stages
+
+
+@dg.asset(
+    partitions_def=documents_partitions, backfill_policy=batch_backfill, group_name="ingest",
+    kinds=KINDS, owners=OWNERS, code_version="ingest-1", check_specs=checks.SPECS,
+    description="Source files read and decoded (BOMs honoured, then detection), with their hash, "
+                "size and sidecar; unreadable files are quarantined with a reason.",
+)
+def raw_documents(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
+    results = [stages.ingest(settings.seeds_path, settings.data_path, key, max_bytes=settings.max_bytes)
+               for key in context.partition_keys]
+    table = pa.concat_tables([r.table for r in results])
+    quarantined = [f"{r.table['source_file'][0]}: {r.table['detail'][0]}" for r in results if r.quarantined]
+    for line in quarantined:
+        context.log.warning(f"quarantined {line}")
+    meta = table_metadata(table, stages.RAW, [r.path for r in results],
+                          ["doc_id", "source_file", "encoding", "source_bytes", "status", "reason"],
+                          warnings=[w for r in results for w in r.warnings])
+    meta["quarantined"] = len(quarantined)
+    return dg.MaterializeResult(metadata=meta, check_results=checks.results(table),
+                                data_version=dg.DataVersion(",".join(table.column("source_sha256").to_pylist())))

@@ -1,0 +1,50 @@
+"""Asset metadata the UI shows: row counts, column schemas, paths and Markdown previews."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+
+from pipeline.schemas import description
+
+OWNERS = ["team:unparl"]
+KINDS = {"python", "polars", "parquet"}
+
+
+def column_schema(schema: pa.Schema) -> dg.TableSchema:
+    return dg.TableSchema(columns=[
+        dg.TableColumn(f.name, str(f.type), description=description(schema, f.name) or None)
+        for f in schema
+    ])
+
+
+def preview(table: pa.Table, columns: Iterable[str] | None = None, rows: int = 5, width: int = 40) -> str:
+    columns = [c for c in (columns or table.column_names) if c in table.column_names][:6]
+    if not columns:
+        return "(no columns)"
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in table.slice(0, rows).select(columns).to_pylist():
+        cells = []
+        for c in columns:
+            value = str(row[c]).replace("|", "\\|").replace("\n", " ")
+            cells.append(value if len(value) <= width else value[: width - 1] + "…")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def table_metadata(table: pa.Table, schema: pa.Schema, paths: list[Path],
+                   preview_columns: Iterable[str] | None = None, warnings: list[str] | None = None) -> dict:
+    meta = {
+        "dagster/row_count": table.num_rows,
+        "dagster/column_schema": column_schema(schema),
+        "preview": dg.MetadataValue.md(preview(table, preview_columns)),
+    }
+    if len(paths) == 1:
+        meta["path"] = dg.MetadataValue.path(str(paths[0]))
+    else:
+        meta["paths"] = dg.MetadataValue.json([str(p) for p in paths])
+    if warnings:
+        meta["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings))
+    return meta

@@ -1,0 +1,24 @@
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.lib import release_verify
+
+SPECS = [
+    dg.AssetCheckSpec("checksums_match", asset="release", blocking=True,
+                      description="Every file's sha256 equals the manifest's, and every file is listed."),
+    dg.AssetCheckSpec("tables_in_datapackage", asset="release", blocking=True,
+                      description="Every Parquet table is described in datapackage.json."),
+    dg.AssetCheckSpec("counts_agree", asset="release", blocking=True,
+                      description="Row counts agree between the files, the manifest and statistics.json."),
+]
+
+
+def results(release: Path) -> list[dg.AssetCheckResult]:
+    outcomes = {
+        "checksums_match": release_verify.checksums_match(release),
+        "tables_in_datapackage": release_verify.tables_in_datapackage(release),
+        "counts_agree": release_verify.counts_agree(release),
+    }
+    return [dg.AssetCheckResult(check_name=n, asset_key="release", passed=p, metadata=d)
+            for n, (p, d) in outcomes.items()]

@@ -1,0 +1,42 @@
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.lib.ingest import DEFAULT_MAX_BYTES
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class UnparlSettings(dg.ConfigurableResource):
+    """Where the reports are read from and the data written to, and the processing limits."""
+
+    seeds_dir: str
+    data_dir: str
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    @property
+    def seeds_path(self) -> Path:
+        return Path(self.seeds_dir).resolve()
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+
+def _env_or(name: str, default: Path) -> str | dg.EnvVar:
+    # EnvVar when the operator set it (shown as such in the UI), the repo's folder otherwise.
+    return dg.EnvVar(name) if os.environ.get(name) else str(default)
+
+
+def settings_from_env() -> UnparlSettings:
+    return UnparlSettings(
+        seeds_dir=_env_or("UNPARL_SEEDS_DIR", REPO_ROOT / "seeds"),
+        data_dir=_env_or("UNPARL_DATA_DIR", REPO_ROOT / "data"),
+        max_bytes=dg.EnvVar.int("UNPARL_MAX_BYTES") if os.environ.get("UNPARL_MAX_BYTES") else DEFAULT_MAX_BYTES,
+    )
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={"settings": settings_from_env()})

@@ -1,0 +1,45 @@
+import dagster as dg
+import pyarrow as pa
+
+from pipeline import schemas
+from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
+from pipeline.defs.partitions import batch_backfill, documents_partitions
+from pipeline.defs.resources import UnparlSettings
+from pipeline.defs.tokens import checks
+from pipeline.lib import stages
+from pipeline.lib.tokens import backend_name, userdict_version
+
+
+def _texts(settings: UnparlSettings, keys) -> dict[str, str]:
+    return {key: stages.read_work(settings.data_path, "documents", key).column("clean_text")[0].as_py()
+            for key in keys}
+
+
+@dg.asset(
+    deps=["paragraphs", "document_metadata"], partitions_def=documents_partitions,
+    backfill_policy=batch_backfill, group_name="tokens", kinds=KINDS, owners=OWNERS,
+    code_version="sentences-1", check_specs=checks.SPECS,
+    description="Sentences split at 。！？ inside each paragraph, never across paragraphs.",
+)
+def sentences(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
+    results = [stages.sentences_stage(settings.data_path, key) for key in context.partition_keys]
+    table = pa.concat_tables([r.table for r in results])
+    meta = table_metadata(table, schemas.SENTENCES, [r.path for r in results], ["sent_id", "text"])
+    return dg.MaterializeResult(metadata=meta, check_results=checks.sentence_results(
+        table, _texts(settings, context.partition_keys)))
+
+
+@dg.asset(
+    deps=["sentences"], partitions_def=documents_partitions, backfill_policy=batch_backfill,
+    group_name="tokens", kinds=KINDS | {"jieba"}, owners=OWNERS,
+    code_version=f"tokens-1-{userdict_version()}", check_specs=checks.TOKEN_SPECS,
+    description="Tokens with part-of-speech tags from jieba (posseg), using a user dictionary of the "
+                "corpus's proper names so they are not cut apart.",
+)
+def tokens(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
+    results = [stages.tokens_stage(settings.data_path, key) for key in context.partition_keys]
+    table = pa.concat_tables([r.table for r in results])
+    meta = table_metadata(table, schemas.TOKENS, [r.path for r in results], ["sent_id", "seq", "text", "pos"])
+    meta["backend"] = backend_name()
+    return dg.MaterializeResult(metadata=meta, check_results=checks.token_results(
+        table, _texts(settings, context.partition_keys)))

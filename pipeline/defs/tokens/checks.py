@@ -1,0 +1,26 @@
+import dagster as dg
+import pyarrow as pa
+
+from pipeline.lib import invariants
+
+SPECS = [
+    dg.AssetCheckSpec("sent_ids_unique", asset="sentences", blocking=True, description="Every sent_id is unique."),
+    dg.AssetCheckSpec("sentence_offsets", asset="sentences", blocking=True,
+                      description="clean_text[char_start:char_end] == text for every sentence."),
+]
+TOKEN_SPECS = [
+    dg.AssetCheckSpec("token_offsets", asset="tokens", blocking=True,
+                      description="clean_text[char_start:char_end] == text for every token."),
+]
+
+
+def sentence_results(sentences: pa.Table, texts: dict[str, str]) -> list[dg.AssetCheckResult]:
+    outcomes = {"sent_ids_unique": invariants.unique(sentences, "sent_id"),
+                "sentence_offsets": invariants.offsets_hold(sentences, texts)}
+    return [dg.AssetCheckResult(check_name=n, asset_key="sentences", passed=p, metadata=d)
+            for n, (p, d) in outcomes.items()]
+
+
+def token_results(tokens: pa.Table, texts: dict[str, str]) -> list[dg.AssetCheckResult]:
+    passed, details = invariants.offsets_hold(tokens, texts)
+    return [dg.AssetCheckResult(check_name="token_offsets", asset_key="tokens", passed=passed, metadata=details)]

@@ -1,0 +1,975 @@
+"""Entity tagging for UN documents in Chinese.
+
+Mentions are proposed by four kinds of finder and then one resolver picks a
+non-overlapping set:
+
+* ``gazetteer``: one Aho-Corasick automaton (pyahocorasick) over every name and
+  alias in the data files of ``pipeline/gazetteers/`` (UN Member and observer
+  States with ISO 3166-1 alpha-3 codes, regions and places, UN system entities,
+  parliamentary and regional bodies, instruments, recurring events). Generic
+  group names (各国议会, 会员国, 联合国系统 …) are in the automaton too, as
+  blockers: a blocker that wins a span suppresses every shorter entity inside
+  it and is itself not emitted.
+* ``pattern``: regular expressions for document symbols, resolution and
+  decision numbers, titles in 《》 (nesting handled), SDG goals, dates,
+  percentages, numbered sessions and conferences, named national parliaments
+  (a country or place followed by its chamber), UN-prefixed body names and
+  transliterated personal names written with the middle dot.
+* ``abbreviation``: definitions of the form ``FULL(SHORT)`` / ``FULL（SHORT）``
+  are learned per document; the short form inherits the full form's entity id
+  and every later occurrence of it in the document is tagged.
+* ``pos``: jieba part-of-speech tags as a last, conservative fallback for
+  organisations and places the other finders miss.
+
+Overlaps are resolved greedily: the longest span wins; between spans of equal
+length the type priority decides, DOC > LAW > EVENT > ORG > GPE > PERSON >
+SDG > DATE > PERCENT, then the method priority gazetteer > pattern >
+abbreviation > pos. So a country inside an organisation's name
+(联合国马里多层面综合稳定团) or a date inside a title (《2030 年议程》) is
+part of the longer mention and is not emitted on its own. Short names of two
+characters or fewer must also line up with word boundaries (jieba), which keeps
+中国 out of 发展中国家 and 加纳 out of 增加纳入.
+
+Entities are found paragraph by paragraph, so a mention never crosses a
+paragraph boundary; offsets are code points into the document's clean_text.
+"""
+from __future__ import annotations
+
+import bisect
+import csv
+import hashlib
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import ahocorasick
+
+GAZETTEER_DIR = Path(__file__).resolve().parent.parent / "gazetteers"
+GAZETTEER_FILES = (
+    "countries.tsv", "places.tsv", "un_entities.tsv", "other_orgs.tsv",
+    "instruments.tsv", "events.tsv", "generic_groups.tsv",
+)
+SDG_FILE = "sdg_goals.tsv"
+
+TYPE_PRIORITY = ("DOC", "LAW", "EVENT", "ORG", "GPE", "PERSON", "SDG", "DATE", "PERCENT")
+METHOD_PRIORITY = ("gazetteer", "pattern", "abbreviation", "pos")
+BLOCKER = "-"
+
+HAN = r"\u3400-\u9fff"
+_HAN_RE = re.compile(f"[{HAN}]")
+_SPACE_RE = re.compile(r"\s+")
+
+
+# --------------------------------------------------------------------------- gazetteers
+
+@dataclass(frozen=True)
+class GazetteerEntry:
+    entity_id: str
+    type: str
+    name_zh: str
+    name_en: str | None
+    aliases: tuple[str, ...]
+    iso3: str | None = None
+    series_id: str | None = None
+    # False for a series name that is no mention by itself (议联大会 the organ
+    # is an ORG; 第 141 届各国议会联盟大会 is the event)
+    bare_mention: bool = True
+
+
+@dataclass
+class Gazetteer:
+    entries: dict[str, GazetteerEntry]
+    automaton: ahocorasick.Automaton
+    # normalised title -> entity id, for titles in 《》 and abbreviations
+    law_titles: dict[str, str]
+    # event series alias -> series id, for numbered sessions
+    event_series: dict[str, str]
+    # any normalised name -> (entity_id, type), for linking learned forms
+    by_name: dict[str, tuple[str, str]]
+    sdg: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def _read_table(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        lines = [line for line in handle if line.strip() and not line.startswith("#")]
+    return [
+        {key: (value or "").strip() for key, value in row.items()}
+        for row in csv.DictReader(lines, delimiter="\t")
+    ]
+
+
+def _split_aliases(value: str) -> list[str]:
+    return [alias.strip() for alias in value.split(";") if alias.strip()]
+
+
+def normalise_name(text: str) -> str:
+    """Key for comparing spellings: no spaces, ASCII brackets, no 《》 shell."""
+    text = _SPACE_RE.sub("", text)
+    text = text.replace("（", "(").replace("）", ")").replace("〈", "《").replace("〉", "》")
+    text = text.replace("－", "-").replace("–", "-").replace("—", "-")
+    if text.startswith("《") and text.endswith("》"):
+        text = text[1:-1]
+    return text
+
+
+def _surface_variants(name: str) -> set[str]:
+    """Spellings a name takes in running text: with and without the space UN
+    Chinese texts put between digits and Han characters, ASCII or full-width
+    brackets."""
+    compact = normalise_name(name)
+    spaced = re.sub(rf"(?<=\d)(?=[{HAN}])|(?<=[{HAN}])(?=\d)", " ", compact)
+    variants = set()
+    for base in (compact, spaced):
+        variants.add(base)
+        variants.add(base.replace("(", "（").replace(")", "）"))
+    return variants
+
+
+def _load_entries() -> tuple[list[GazetteerEntry], list[str]]:
+    entries: list[GazetteerEntry] = []
+    for row in _read_table(GAZETTEER_DIR / "countries.tsv"):
+        aliases = [row["short_zh"], row["formal_zh"], *_split_aliases(row["aliases"])]
+        entries.append(GazetteerEntry(
+            f"gpe:{row['iso3']}", "GPE", row["short_zh"], row["name_en"],
+            tuple(dict.fromkeys(a for a in aliases if a != row["short_zh"])), iso3=row["iso3"],
+        ))
+    for file_name, type_ in (("places.tsv", "GPE"), ("un_entities.tsv", "ORG"),
+                             ("other_orgs.tsv", "ORG"), ("instruments.tsv", "LAW"),
+                             ("events.tsv", "EVENT")):
+        for row in _read_table(GAZETTEER_DIR / file_name):
+            entries.append(GazetteerEntry(
+                row["entity_id"], type_, row["name_zh"], row.get("name_en") or None,
+                tuple(_split_aliases(row.get("aliases", ""))),
+                series_id=row.get("series_id") or None,
+                bare_mention=row.get("bare", "yes") != "no",
+            ))
+    blockers = [row["phrase"] for row in _read_table(GAZETTEER_DIR / "generic_groups.tsv")]
+    return entries, blockers
+
+
+@lru_cache(maxsize=1)
+def load_gazetteer() -> Gazetteer:
+    """Build the automaton once per process; every document reuses it."""
+    entries, blockers = _load_entries()
+    surface: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    law_titles: dict[str, str] = {}
+    event_series: dict[str, str] = {}
+    by_name: dict[str, tuple[str, str]] = {}
+    for entry in entries:
+        for name in (entry.name_zh, *entry.aliases):
+            by_name.setdefault(normalise_name(name), (entry.entity_id, entry.type))
+            if entry.type == "LAW":
+                law_titles.setdefault(normalise_name(name), entry.entity_id)
+            if entry.series_id:
+                event_series[normalise_name(name)] = entry.series_id
+            if not entry.bare_mention:
+                continue
+            for variant in _surface_variants(name):
+                if (entry.entity_id, entry.type) not in surface[variant]:
+                    surface[variant].append((entry.entity_id, entry.type))
+    for phrase in blockers:
+        surface[phrase].append(("", BLOCKER))
+    automaton = ahocorasick.Automaton()
+    for key, values in surface.items():
+        automaton.add_word(key, (key, tuple(values)))
+    automaton.make_automaton()
+    sdg: dict[str, tuple[str, str]] = {}
+    sdg_path = GAZETTEER_DIR / SDG_FILE
+    if sdg_path.exists():
+        for row in _read_table(sdg_path):
+            sdg[row["entity_id"]] = (row.get("short_zh") or "", row.get("short_en") or "")
+    return Gazetteer(
+        {e.entity_id: e for e in entries}, automaton, law_titles, event_series, by_name, sdg,
+    )
+
+
+def gazetteer_version() -> str:
+    """sha256 over the gazetteer files the tagger reads, for code versioning."""
+    digest = hashlib.sha256()
+    for name in (*GAZETTEER_FILES, SDG_FILE):
+        path = GAZETTEER_DIR / name
+        if path.exists():
+            digest.update(name.encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- numbers
+
+_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+CN_NUMBER = "[〇零一二两三四五六七八九十百千]+"
+
+
+def parse_number(text: str) -> int | None:
+    """Arabic or Chinese numerals (七十四, 一百四十一, 二〇一九) to int."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
+        return None
+    if not any(ch in _CN_UNITS for ch in text):
+        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
+    total, digit = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        else:
+            total += (digit or 1) * _CN_UNITS[ch]
+            digit = 0
+    return total + digit
+
+
+# --------------------------------------------------------------------------- candidates
+
+@dataclass
+class Candidate:
+    start: int  # offsets relative to the paragraph while finding, then absolute
+    end: int
+    type: str
+    entity_id: str
+    method: str
+    value: str | None = None
+
+    def key(self) -> tuple:
+        return (
+            -(self.end - self.start),
+            TYPE_PRIORITY.index(self.type) if self.type in TYPE_PRIORITY else -1,
+            METHOD_PRIORITY.index(self.method),
+            self.start,
+        )
+
+
+def resolve_overlaps(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """Longest span first, then type priority, then method priority."""
+    taken: list[tuple[int, int]] = []
+    kept: list[Candidate] = []
+    for cand in sorted(candidates, key=Candidate.key):
+        if cand.end <= cand.start:
+            continue
+        if any(cand.start < end and start < cand.end for start, end in taken):
+            continue
+        taken.append((cand.start, cand.end))
+        if cand.type != BLOCKER:
+            kept.append(cand)
+    return sorted(kept, key=lambda c: (c.start, c.end))
+
+
+def _boundaries(text: str, tokens: list[tuple[int, int]] | None) -> set[int]:
+    if tokens is None:
+        import jieba
+
+        tokens, pos = [], 0
+        for word in jieba.cut(text):
+            tokens.append((pos, pos + len(word)))
+            pos += len(word)
+    edges = {0, len(text)}
+    for start, end in tokens:
+        edges.add(start)
+        edges.add(end)
+    return edges
+
+
+def _gazetteer_candidates(text: str, edges: set[int],
+                          noun_ends: set[int] | None = None) -> list[Candidate]:
+    gaz = load_gazetteer()
+    found = []
+    for end_index, (key, values) in gaz.automaton.iter(text):
+        end = end_index + 1
+        start = end - len(key)
+        for entity_id, type_ in values:
+            if len(key) <= 2 and type_ != BLOCKER:
+                # short names are common substrings: demand word boundaries
+                if start not in edges or (type_ != "ORG" and end not in edges):
+                    continue
+                # 议会大会, 平等大会: a short organ name right after a noun or
+                # adjective is the head of a compound, not the organ
+                if type_ == "ORG" and noun_ends and start in noun_ends:
+                    continue
+            if type_ == "LAW" and len(normalise_name(key)) <= 4:
+                # 宪章, 行动纲要: short titles are titles only inside 《》
+                continue
+            found.append(Candidate(start, end, type_, entity_id, "gazetteer"))
+    return found
+
+
+# DOC ---------------------------------------------------------------------------
+
+SYMBOL_RE = re.compile(
+    r"(?<![A-Za-z0-9/.])[A-Z]{1,10}(?:/[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*(?:\(\d{4}\))?)+"
+)
+RES_NUMBER = r"\d{1,4}/(?:\d{1,4}|(?:CP|CMP|CMA|COP|MOP)\.\d{1,2})"
+RES_LIST_RE = re.compile(
+    rf"(第\s*)?({RES_NUMBER}(?:\s*(?:、|和|及|与)\s*{RES_NUMBER})*)\s*号\s*(决议|决定)"
+)
+SC_RES_RE = re.compile(r"(第\s*)?(\d{1,4})\s*\(\s*(\d{4})\s*\)\s*号\s*决议")
+OWN_NUMBER_RE = re.compile(r"^\s*(\d{1,3}/\d{1,4})\s*\.")
+_ORGAN_BEFORE = 12
+
+
+def resolution_symbol(number: str, kind: str, context: str) -> str:
+    """Symbol for a cited resolution or decision number.
+
+    ``context`` is the text just before the mention: the organ named there
+    decides the series (Human Rights Council, Economic and Social Council);
+    session/number without an organ is the General Assembly's numbering.
+    """
+    number = number.replace(" ", "")
+    first, _, rest = number.partition("/")
+    if re.fullmatch(r"(?:CP|CMP|CMA|COP|MOP)\.\d+", rest):
+        return number
+    suffix = "RES" if kind == "决议" else "DEC"
+    if re.search(r"人权理事会\s*$", context):
+        return f"A/HRC/{suffix}/{number}"
+    if len(first) == 4 or re.search(r"(经济及社会理事会|经社理事会)\s*$", context):
+        return f"E/{suffix}/{number}"
+    return f"A/{suffix}/{number}"
+
+
+def _doc_candidates(text: str, *, para_kind: str | None, own_symbol: str | None,
+                    doc_type: str | None) -> list[Candidate]:
+    found = []
+    for m in SYMBOL_RE.finditer(text):
+        symbol = m.group(0)
+        if "/" in symbol and any(ch.isdigit() for ch in symbol):
+            found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
+    for m in RES_LIST_RE.finditer(text):
+        numbers = list(re.finditer(RES_NUMBER, m.group(2)))
+        context = text[max(0, m.start() - _ORGAN_BEFORE):m.start()]
+        if len(numbers) == 1:
+            symbol = resolution_symbol(numbers[0].group(0), m.group(3), context)
+            found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
+            continue
+        base = m.start(2)
+        for num in numbers:
+            symbol = resolution_symbol(num.group(0), m.group(3), context)
+            found.append(Candidate(base + num.start(), base + num.end(), "DOC",
+                                   f"doc:{symbol}", "pattern", symbol))
+    for m in SC_RES_RE.finditer(text):
+        symbol = f"S/RES/{m.group(2)}({m.group(3)})"
+        found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
+    own = OWN_NUMBER_RE.match(text)
+    if own and (doc_type or "").lower() == "resolution" and para_kind not in ("footnote",):
+        # the resolution's own number printed above its title: it names this
+        # document, whatever the printed number says
+        symbol = own_symbol or f"A/RES/{own.group(1)}"
+        found.append(Candidate(own.start(1), own.end(1), "DOC", f"doc:{symbol}", "pattern", symbol))
+    return found
+
+
+# LAW ---------------------------------------------------------------------------
+
+def title_spans(text: str) -> list[tuple[int, int]]:
+    """Outermost 《…》 spans; inner 《》 or 〈〉 belong to the outer title."""
+    spans, depth, start = [], 0, 0
+    for index, ch in enumerate(text):
+        if ch == "《":
+            if depth == 0:
+                start = index
+            depth += 1
+        elif ch == "》" and depth:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, index + 1))
+    return spans
+
+
+def law_id_for(title: str) -> str:
+    gaz = load_gazetteer()
+    key = normalise_name(title)
+    return gaz.law_titles.get(key) or f"law:{key}"
+
+
+def _law_candidates(text: str) -> list[Candidate]:
+    found = []
+    for start, end in title_spans(text):
+        if end - start <= 2:
+            continue
+        found.append(Candidate(start, end, "LAW", law_id_for(text[start:end]), "pattern"))
+    return found
+
+
+# SDG ---------------------------------------------------------------------------
+
+SDG_NUM = r"\d{1,2}(?:\.[0-9a-z]{1,2})?"
+SDG_RE = re.compile(
+    rf"(?:可持续发展)?目标\s*({SDG_NUM})((?:\s*(?:、|和|及|与|至|或)\s*{SDG_NUM}(?![\d%％]))*)(?![\d.%％])"
+)
+
+
+def _sdg_id(number: str) -> str | None:
+    goal = number.split(".")[0]
+    if not goal.isdigit() or not 1 <= int(goal) <= 17:
+        return None
+    return f"sdg:{number}"
+
+
+def _sdg_candidates(text: str) -> list[Candidate]:
+    found = []
+    for m in SDG_RE.finditer(text):
+        first = _sdg_id(m.group(1))
+        if first is None:
+            continue
+        found.append(Candidate(m.start(), m.end(1), "SDG", first, "pattern", first[4:]))
+        base = m.start(2)
+        for num in re.finditer(SDG_NUM, m.group(2)):
+            sdg = _sdg_id(num.group(0))
+            if sdg:
+                found.append(Candidate(base + num.start(), base + num.end(), "SDG", sdg,
+                                       "pattern", sdg[4:]))
+    return found
+
+
+# DATE / PERCENT -------------------------------------------------------------------
+
+YEAR = r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)"
+DATE_FULL_RE = re.compile(YEAR + r"\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+DATE_MONTH_RE = re.compile(YEAR + r"\s*年\s*(\d{1,2})\s*月")
+DATE_YEAR_RE = re.compile(YEAR + r"\s*年(?!\s*\d{0,2}\s*[届期次]|代)")
+DATE_CN_YEAR_RE = re.compile(r"([〇零一二三四五六七八九]{4})\s*年")
+DATE_RANGE_RE = re.compile(YEAR + r"\s*[-–—]\s*(1[5-9]\d\d|20\d\d)(?:\s*年(?!度))?"
+                           r"(?=\s*(?:年|两年期|三年期|四年期|年度|期间|[，。、；)）]))")
+DATE_RANGE_YEAR_RE = re.compile(YEAR + r"\s*[-–—]\s*(1[5-9]\d\d|20\d\d)\s*年")
+DATE_FISCAL_RE = re.compile(YEAR + r"\s*/\s*(\d{2})\s*年度")
+DATE_DAY_RE = re.compile(r"(?<![\d年])(?<!年\s)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+PERCENT_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*[%％]")
+PERCENT_CN_RE = re.compile(rf"百分之({CN_NUMBER}(?:点[〇零一二三四五六七八九]+)?)")
+
+
+def _valid_month_day(month: int, day: int | None = None) -> bool:
+    return 1 <= month <= 12 and (day is None or 1 <= day <= 31)
+
+
+def _date_candidates(text: str) -> list[Candidate]:
+    found = []
+    for m in DATE_FULL_RE.finditer(text):
+        month, day = int(m.group(2)), int(m.group(3))
+        if _valid_month_day(month, day):
+            found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
+                                   f"{m.group(1)}-{month:02d}-{day:02d}"))
+    for m in DATE_MONTH_RE.finditer(text):
+        month = int(m.group(2))
+        if _valid_month_day(month):
+            found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
+                                   f"{m.group(1)}-{month:02d}"))
+    for m in DATE_YEAR_RE.finditer(text):
+        found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern", m.group(1)))
+    for m in DATE_CN_YEAR_RE.finditer(text):
+        year = parse_number(m.group(1))
+        if year and 1500 <= year <= 2100:
+            found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern", str(year)))
+    for regex in (DATE_RANGE_RE, DATE_RANGE_YEAR_RE):
+        for m in regex.finditer(text):
+            if int(m.group(1)) < int(m.group(2)):
+                found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
+                                       f"{m.group(1)}/{m.group(2)}"))
+    for m in DATE_FISCAL_RE.finditer(text):
+        start_year = int(m.group(1))
+        end_year = start_year // 100 * 100 + int(m.group(2))
+        if end_year == start_year + 1:
+            found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
+                                   f"{start_year}/{end_year}"))
+    for m in DATE_DAY_RE.finditer(text):
+        month, day = int(m.group(1)), int(m.group(2))
+        if _valid_month_day(month, day):
+            found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
+                                   f"--{month:02d}-{day:02d}"))
+    for cand in found:
+        cand.entity_id = f"date:{cand.value}"
+    return found
+
+
+def percent_value(number: str) -> str:
+    value = (Decimal(number) / 100).normalize()
+    text = format(value, "f")
+    return text
+
+
+def _percent_candidates(text: str) -> list[Candidate]:
+    found = []
+    for m in PERCENT_RE.finditer(text):
+        value = percent_value(m.group(1))
+        found.append(Candidate(m.start(), m.end(), "PERCENT", f"percent:{value}", "pattern", value))
+    for m in PERCENT_CN_RE.finditer(text):
+        whole, _, frac = m.group(1).partition("点")
+        number = parse_number(whole)
+        if number is None:
+            continue
+        digits = "".join(str(_CN_DIGITS[ch]) for ch in frac)
+        value = percent_value(f"{number}.{digits}" if digits else str(number))
+        found.append(Candidate(m.start(), m.end(), "PERCENT", f"percent:{value}", "pattern", value))
+    return found
+
+
+# EVENT ---------------------------------------------------------------------------
+
+ORDINAL = rf"(?:\d{{1,3}}|{CN_NUMBER})"
+SESSION_KINDS = {"会议": "session", "大会": "assembly", "全球论坛": "forum", "论坛": "forum",
+                 "峰会": "summit"}
+SESSION_RE = re.compile(rf"第\s*({ORDINAL})\s*届\s*(全球论坛|会议|大会|论坛|峰会)")
+# organs whose numbered sessions continue a gazetteer event series
+ORG_SERIES = {("org:ipu", "大会"): "ipu-assembly", ("org:ipu-assembly", "会议"): "ipu-assembly"}
+
+
+def _org_slug(entity_id: str) -> str:
+    return entity_id.split(":", 1)[1].replace(":", "-")
+
+
+def _numbered_series_candidates(text: str) -> list[Candidate]:
+    """第 N 届/次 + a known series name, and a series name + 第 N 届会议."""
+    gaz = load_gazetteer()
+    if not gaz.event_series:
+        return []
+    names = sorted(gaz.event_series, key=len, reverse=True)
+    alternation = "|".join(re.escape(n) for n in names)
+    found = []
+    for m in re.finditer(rf"第\s*({ORDINAL})\s*[届次]\s*((?:{alternation}))", text):
+        number = parse_number(m.group(1))
+        if number:
+            series = gaz.event_series[normalise_name(m.group(2))]
+            found.append(Candidate(m.start(), m.end(), "EVENT", f"event:{series}-{number}", "pattern"))
+    for m in re.finditer(rf"({alternation})\s*第\s*({ORDINAL})\s*届\s*(?:会议|大会|全球论坛|论坛|峰会)", text):
+        number = parse_number(m.group(2))
+        if number:
+            series = gaz.event_series[normalise_name(m.group(1))]
+            found.append(Candidate(m.start(), m.end(), "EVENT", f"event:{series}-{number}", "pattern"))
+    return found
+
+
+PLENARY_RE = re.compile(rf"第\s*({ORDINAL})\s*次全体会议")
+SESSION_OF_SYMBOL_RE = re.compile(r"^A/(?:RES/|DEC/)?(\d{1,3})/")
+
+
+def _plenary_candidates(text: str, symbol: str | None) -> list[Candidate]:
+    """第 63 次全体会议 in a General Assembly document: that session's meeting."""
+    session = SESSION_OF_SYMBOL_RE.match(symbol or "")
+    if not session:
+        return []
+    found = []
+    for m in PLENARY_RE.finditer(text):
+        number = parse_number(m.group(1))
+        if number:
+            found.append(Candidate(m.start(), m.end(), "EVENT",
+                                   f"event:unga-{session.group(1)}-plenary-{number}", "pattern"))
+    return found
+
+
+def _session_candidates(text: str, selected: list[Candidate], *, whole_paragraph: bool,
+                        symbol: str | None) -> list[Candidate]:
+    """第 N 届会议 after a named organ: the organ's Nth session.
+
+    The organ stays its own ORG mention; the session gets an id built from it
+    (大会第七十六届会议 → event:unga-session-76). A lone session line at the
+    head of a General Assembly document is that Assembly's session.
+    """
+    found = []
+    org_ends = {c.end: c for c in selected if c.type in ("ORG", "EVENT")}
+    for m in SESSION_RE.finditer(text):
+        number = parse_number(m.group(1))
+        if not number:
+            continue
+        kind = SESSION_KINDS[m.group(2)]
+        prefix_end = m.start()
+        while prefix_end > 0 and text[prefix_end - 1] == " ":
+            prefix_end -= 1
+        owner = org_ends.get(prefix_end)
+        if owner is not None and owner.type == "ORG":
+            series = ORG_SERIES.get((owner.entity_id, m.group(2)))
+            event_id = (f"event:{series}-{number}" if series
+                        else f"event:{_org_slug(owner.entity_id)}-{kind}-{number}")
+        elif owner is None and whole_paragraph and m.group(2) == "会议" and (symbol or "").startswith("A/"):
+            event_id = f"event:unga-session-{number}"
+        else:
+            continue
+        found.append(Candidate(m.start(), m.end(), "EVENT", event_id, "pattern"))
+    return found
+
+
+# ORG patterns -------------------------------------------------------------------------
+
+CHAMBERS = {
+    "全国人民议会": "", "国民议会": "", "联邦议会": "", "国家议会": "", "立法议会": "",
+    "人民议会": "", "国会": "", "议会": "",
+    "众议院": ":lower", "下议院": ":lower", "参议院": ":upper", "上议院": ":upper",
+}
+CHAMBER_RE = re.compile(r"\s*(" + "|".join(sorted(CHAMBERS, key=len, reverse=True)) + ")")
+UNIC_RE = re.compile(r"\s*(新闻中心)")
+UN_BODY_SUFFIX = ("信托基金|规划署|办事处|办公室|特派团|援助团|稳定团|核查团|观察团|支助团|委员会|研究所|"
+                  "基金|中心|组织|大学|部队|集团|学院|联盟|署")
+UN_BODY_RE = re.compile(
+    rf"(?<!驻)联合国(?:[{HAN}](?<![的各在对为以其等或向从把将是有于之同与和及并其这该]))"
+    rf"{{2,16}}?(?:{UN_BODY_SUFFIX})(?![{HAN}]{{0,1}}(?:组织|机构|系统))"
+)
+PERSON_DOT_RE = re.compile(rf"[{HAN}]{{1,6}}(?:[·•‧・][{HAN}]{{1,8}})+")
+ORG_SUFFIX_CHARS = "署团办会军盟局处部厅院所组构队网"
+
+
+def _parliament_candidates(text: str, gpes: list[Candidate]) -> list[Candidate]:
+    found = []
+    for gpe in gpes:
+        m = CHAMBER_RE.match(text, gpe.end)
+        is_country = re.fullmatch(r"gpe:[A-Z]{3}", gpe.entity_id) is not None
+        # 太平洋岛屿国家议会 is many parliaments; a bare 议会 needs one country
+        if m and (is_country or m.group(1) != "议会"):
+            place = gpe.entity_id.split(":", 1)[1]
+            found.append(Candidate(gpe.start, m.end(), "ORG",
+                                   f"org:parliament:{place}{CHAMBERS[m.group(1)]}", "pattern"))
+        m = UNIC_RE.match(text, gpe.end)
+        if m:
+            place = gpe.entity_id.split(":", 1)[1]
+            found.append(Candidate(gpe.start, m.end(), "ORG", f"org:unic:{place}", "pattern"))
+    return found
+
+
+def _un_body_candidates(text: str) -> list[Candidate]:
+    gaz = load_gazetteer()
+    found = []
+    for m in UN_BODY_RE.finditer(text):
+        name = m.group(0)
+        known = gaz.by_name.get(normalise_name(name))
+        entity_id = known[0] if known else f"org:{normalise_name(name)}"
+        found.append(Candidate(m.start(), m.end(), "ORG", entity_id, "pattern"))
+    return found
+
+
+def _person_candidates(text: str) -> list[Candidate]:
+    return [Candidate(m.start(), m.end(), "PERSON", f"person:{m.group(0)}", "pattern")
+            for m in PERSON_DOT_RE.finditer(text)]
+
+
+# POS fallback -----------------------------------------------------------------------
+
+POS_ORG_ENDINGS = ("大学", "学院", "协会", "基金会", "研究所", "研究院", "委员会", "联合会", "银行")
+POS_PLACE_ENDINGS = ("省", "州", "市", "县", "岛", "群岛", "地区")
+PERSON_TITLES = ("先生", "女士", "阁下", "大使", "博士", "教授", "总统", "总理", "主席", "秘书长")
+
+
+def _pos_candidates(text: str, tokens: list[dict] | None) -> list[Candidate]:
+    """Weak fallback: only jieba tags whose surface form also looks like a
+    name of that kind, so precision stays high."""
+    if not tokens:
+        return []
+    found = []
+    for index, tok in enumerate(tokens):
+        word, pos, start, end = tok["text"], tok.get("pos") or "", tok["start"], tok["end"]
+        nxt = tokens[index + 1] if index + 1 < len(tokens) else None
+        if pos == "nt" and len(word) >= 4 and word.endswith(POS_ORG_ENDINGS):
+            found.append(Candidate(start, end, "ORG", f"org:{word}", "pos"))
+        elif pos == "nr" and nxt and nxt["text"] in POS_ORG_ENDINGS and nxt["start"] == end:
+            # a proper name glued to an institution word: 乔治城 + 大学
+            found.append(Candidate(start, nxt["end"], "ORG", f"org:{word}{nxt['text']}", "pos"))
+        elif pos == "ns" and len(word) >= 3 and word.endswith(POS_PLACE_ENDINGS):
+            found.append(Candidate(start, end, "GPE", f"gpe:{word}", "pos"))
+        elif (pos == "nr" and 2 <= len(word) <= 4 and nxt and nxt["text"] in PERSON_TITLES[:6]
+              and nxt["start"] == end):
+            found.append(Candidate(start, end, "PERSON", f"person:{word}", "pos"))
+    return found
+
+
+# --------------------------------------------------------------------------- abbreviations
+
+OPEN_BRACKETS = "(（"
+CLOSE_BRACKETS = ")）"
+ABBR_RE = re.compile(rf"[(（]\s*([{HAN}A-Za-z][{HAN}A-Za-z0-9\-]{{1,11}})\s*[)）]")
+_NO_NAME_CHARS = set("，。、；：“”‘’！？ ,.;:")
+
+
+@dataclass
+class DocumentState:
+    """What one document teaches the tagger: learned short forms and titles."""
+    abbreviations: dict[str, tuple[str, str]] = field(default_factory=dict)  # short -> (id, type)
+    titles: list[tuple[str, str, int]] = field(default_factory=list)  # (title, id, paragraph)
+    paragraph: int = 0
+    automaton: ahocorasick.Automaton | None = None
+
+    def learn(self, short: str, entity_id: str, type_: str) -> None:
+        if self.abbreviations.get(short) != (entity_id, type_):
+            self.abbreviations[short] = (entity_id, type_)
+            self.automaton = None
+
+    def matcher(self) -> ahocorasick.Automaton | None:
+        if self.automaton is None and self.abbreviations:
+            automaton = ahocorasick.Automaton()
+            for short, value in self.abbreviations.items():
+                automaton.add_word(short, (short, value))
+            automaton.make_automaton()
+            self.automaton = automaton
+        return self.automaton
+
+
+def _learned_candidates(text: str, state: DocumentState, edges: set[int]) -> list[Candidate]:
+    automaton = state.matcher()
+    if automaton is None:
+        return []
+    found = []
+    for end_index, (short, (entity_id, type_)) in automaton.iter(text):
+        end = end_index + 1
+        start = end - len(short)
+        if start in edges and end in edges:
+            found.append(Candidate(start, end, type_, entity_id, "abbreviation"))
+    return found
+
+
+def _common_subsequence(a: str, b: str) -> int:
+    row = [0] * (len(b) + 1)
+    for ch in a:
+        prev = 0
+        for j, other in enumerate(b, 1):
+            prev, row[j] = row[j], prev + 1 if ch == other else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def _guess_full_form(text: str, open_at: int, short: str, *, strict: bool = True) -> int | None:
+    """Start of the full name that ``short`` abbreviates, printed just before
+    the bracket: the shortest run without punctuation that begins with the
+    short form's first character and holds its characters in order
+    (哥伦比亚革命武装力量-人民军 → 哥人民军). Not strict, for a short form the
+    gazetteer knows, one character may be missing and the run need only end
+    like an organisation (联合国建设和平综合办事处 → 联几建和办)."""
+    if not _HAN_RE.match(short):
+        return None
+    last = text[open_at - 1:open_at]
+    if strict and last != short[-1]:
+        return None
+    if not strict and (not last or last not in ORG_SUFFIX_CHARS):
+        return None
+    limit = open_at
+    while limit > 0 and open_at - limit < 30 and text[limit - 1] not in _NO_NAME_CHARS \
+            and text[limit - 1] not in OPEN_BRACKETS + CLOSE_BRACKETS + "《》":
+        limit -= 1
+    need = len(short) if strict else len(short) - 1
+    for start in range(open_at - len(short), limit - 1, -1):
+        if text[start] != short[0]:
+            continue
+        if _common_subsequence(short, text[start:open_at]) >= need:
+            return start if open_at - start > len(short) else None
+    return None
+
+
+def _learn_abbreviations(text: str, chosen: list[Candidate], state: DocumentState,
+                         extra: list[Candidate]) -> list[Candidate]:
+    """Find FULL(SHORT) definitions, learn them and return the new mentions."""
+    gaz = load_gazetteer()
+    by_end = {c.end: c for c in chosen}
+    new: list[Candidate] = []
+    for m in ABBR_RE.finditer(text):
+        short = m.group(1)
+        full = by_end.get(m.start())
+        inner = [c for c in chosen if c.start >= m.start(1) and c.end <= m.end(1)]
+        known_short = gaz.by_name.get(normalise_name(short))
+        if full is None:
+            if known_short and known_short[1] == "ORG":
+                # the short form is known, the full form printed differs from the
+                # gazetteer's (联合国建设和平综合办事处 for UNIOGBIS): link it
+                start = _guess_full_form(text, m.start(), short, strict=False)
+                if start is not None and not any(c.start < m.start() and start < c.end and c.type != "ORG"
+                                                 for c in chosen):
+                    new.append(Candidate(start, m.start(), "ORG", known_short[0], "abbreviation"))
+                    for c in inner:
+                        c.entity_id = known_short[0]
+                continue
+            start = _guess_full_form(text, m.start(), short)
+            if start is None or text[m.start() - 1] not in ORG_SUFFIX_CHARS:
+                continue
+            if any(c.start < m.start() and start < c.end for c in chosen):
+                continue
+            entity_id = known_short[0] if known_short else f"org:{normalise_name(text[start:m.start()])}"
+            new.append(Candidate(start, m.start(), "ORG", entity_id, "abbreviation"))
+            full = new[-1]
+        if full.type not in ("ORG", "LAW", "EVENT"):
+            continue
+        entity_id = full.entity_id
+        if full.method in ("pattern", "abbreviation") and known_short and known_short[1] == full.type \
+                and not entity_id.startswith(("org:parliament", "org:unic")) \
+                and entity_id not in gaz.entries:
+            # the full form was built by a pattern, the gazetteer knows the short one
+            entity_id = known_short[0]
+            full.entity_id = entity_id
+        if inner and all(c.type == full.type for c in inner):
+            for c in inner:
+                c.entity_id = entity_id
+        elif not inner or all(c.type in ("GPE", "DATE") for c in inner):
+            new.append(Candidate(m.start(1), m.end(1), full.type, entity_id, "abbreviation"))
+        state.learn(normalise_name(short) if full.type == "LAW" else short, entity_id, full.type)
+    return new
+
+
+# --------------------------------------------------------------------------- title linking
+
+TITLE_LINK_REACH = 1
+
+
+def _link_short_titles(cands: list[Candidate], text: str, doc_text_before: str,
+                       state: DocumentState) -> None:
+    """A title unknown to the gazetteer that ends an earlier title of the same
+    document (《合作协定》 after 《联合国同各国议会联盟的合作协定》), or a
+    gazetteer title printed earlier in the document, is that title."""
+    gaz = load_gazetteer()
+    for cand in cands:
+        if cand.type != "LAW":
+            continue
+        key = normalise_name(text[cand.start:cand.end])
+        if cand.entity_id.startswith("law:") and cand.entity_id[4:] != key:
+            state.titles.append((key, cand.entity_id, state.paragraph))
+            continue
+        if key in state.abbreviations:
+            cand.entity_id = state.abbreviations[key][0]
+            continue
+        match = None
+        for title, entity_id, where in reversed(state.titles):
+            # a short title points back only a little way: 《宪法》 two
+            # paragraphs after another country's constitution is not it
+            if state.paragraph - where > TITLE_LINK_REACH:
+                break
+            if title != key and title.endswith(key):
+                match = entity_id
+                break
+        if match is None and len(key) >= 2:
+            best = -1
+            for name, entity_id in gaz.law_titles.items():
+                if name != key and name.endswith(key):
+                    pos = doc_text_before.rfind(name)
+                    if pos > best:
+                        best, match = pos, entity_id
+        if match:
+            cand.entity_id = match
+        state.titles.append((key, cand.entity_id, state.paragraph))
+
+
+# --------------------------------------------------------------------------- public API
+
+def _paragraph_tokens(tokens: list[dict] | None, start: int, end: int) -> list[dict] | None:
+    if tokens is None:
+        return None
+    selected = []
+    for tok in tokens:
+        if tok["char_start"] >= start and tok["char_end"] <= end:
+            selected.append({"text": tok["text"], "pos": tok.get("pos"),
+                             "start": tok["char_start"] - start, "end": tok["char_end"] - start})
+    return selected
+
+
+def tag_paragraph(text: str, *, state: DocumentState, para_kind: str | None = None,
+                  symbol: str | None = None, doc_type: str | None = None,
+                  tokens: list[dict] | None = None, text_before: str = "") -> list[Candidate]:
+    """Entities of one paragraph, offsets relative to it."""
+    edges = _boundaries(text, [(t["start"], t["end"]) for t in tokens] if tokens else None)
+    noun_ends = {t["end"] for t in tokens or ()
+                 if (t.get("pos") or "")[:1] in ("n", "a") and _HAN_RE.match(t["text"][-1:] or " ")}
+    gaz_cands = _gazetteer_candidates(text, edges, noun_ends)
+    cands = gaz_cands
+    cands += _doc_candidates(text, para_kind=para_kind, own_symbol=symbol, doc_type=doc_type)
+    cands += _law_candidates(text)
+    cands += _sdg_candidates(text)
+    cands += _date_candidates(text)
+    cands += _percent_candidates(text)
+    cands += _numbered_series_candidates(text)
+    cands += _plenary_candidates(text, symbol)
+    cands += _un_body_candidates(text)
+    cands += _person_candidates(text)
+    cands += _learned_candidates(text, state, edges)
+    cands += _parliament_candidates(text, [c for c in gaz_cands if c.type == "GPE"])
+    cands += _pos_candidates(text, tokens)
+    chosen = resolve_overlaps(cands)
+    sessions = _session_candidates(text, chosen, whole_paragraph=len(text.strip()) <= 12,
+                                   symbol=symbol)
+    if sessions:
+        chosen = resolve_overlaps(chosen + sessions)
+    learned = _learn_abbreviations(text, chosen, state, cands)
+    if learned:
+        chosen = resolve_overlaps(chosen + learned + _learned_candidates(text, state, edges))
+    _link_short_titles(chosen, text, text_before, state)
+    state.paragraph += 1
+    return chosen
+
+
+def tag_entities(*, doc_id: str, symbol: str | None, doc_type: str | None, clean_text: str,
+                 paragraphs: list[dict], sentences: list[dict],
+                 tokens: list[dict] | None = None) -> list[dict]:
+    """Entity mentions of one document, as rows of the ENTITIES table."""
+    state = DocumentState()
+    sentence_starts = sorted((s["char_start"], s["char_end"], s["sent_id"]) for s in sentences)
+    starts = [s[0] for s in sentence_starts]
+    sorted_tokens = sorted(tokens, key=lambda t: t["char_start"]) if tokens else None
+    token_starts = [t["char_start"] for t in sorted_tokens] if sorted_tokens else []
+    rows: list[dict] = []
+    for para in sorted(paragraphs, key=lambda p: p["char_start"]):
+        start, end = para["char_start"], para["char_end"]
+        text = clean_text[start:end]
+        para_tokens = None
+        if sorted_tokens is not None:
+            lo = bisect.bisect_left(token_starts, start)
+            hi = bisect.bisect_left(token_starts, end)
+            para_tokens = _paragraph_tokens(sorted_tokens[lo:hi], start, end)
+        for cand in tag_paragraph(text, state=state, para_kind=para.get("kind"), symbol=symbol,
+                                  doc_type=doc_type, tokens=para_tokens,
+                                  text_before=clean_text[:start]):
+            a, b = start + cand.start, start + cand.end
+            index = bisect.bisect_right(starts, a) - 1
+            sent_id = None
+            if index >= 0 and sentence_starts[index][1] >= b:
+                sent_id = sentence_starts[index][2]
+            rows.append({
+                "doc_id": doc_id, "para_id": para["para_id"], "sent_id": sent_id,
+                "entity_id": cand.entity_id, "type": cand.type, "text": clean_text[a:b],
+                "char_start": a, "char_end": b, "method": cand.method,
+                "value": cand.value if cand.value is not None else (
+                    cand.entity_id[4:] if cand.type == "DOC" else None),
+            })
+    return rows
+
+
+def build_catalog(entities):
+    """One row per entity id, with names from the gazetteers where known."""
+    import polars as pl
+
+    gaz = load_gazetteer()
+    columns = ["entity_id", "type", "name_zh", "name_en", "aliases", "iso3", "n_mentions", "n_documents"]
+    if entities.height == 0:
+        return pl.DataFrame(schema={"entity_id": pl.String, "type": pl.String, "name_zh": pl.String,
+                                    "name_en": pl.String, "aliases": pl.List(pl.String),
+                                    "iso3": pl.String, "n_mentions": pl.Int64, "n_documents": pl.Int64})
+    texts: dict[str, Counter] = defaultdict(Counter)
+    types: dict[str, Counter] = defaultdict(Counter)
+    docs: dict[str, set] = defaultdict(set)
+    for row in entities.select("entity_id", "type", "text", "doc_id").iter_rows():
+        entity_id, type_, text, doc_id = row
+        texts[entity_id][text] += 1
+        types[entity_id][str(type_)] += 1
+        docs[entity_id].add(doc_id)
+    records = []
+    for entity_id in sorted(texts):
+        seen = texts[entity_id]
+        entry = gaz.entries.get(entity_id)
+        if entry is not None:
+            name_zh, name_en = entry.name_zh, entry.name_en
+            known = list(entry.aliases)
+        else:
+            name_zh = sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+            name_en, known = None, []
+            if entity_id.startswith("doc:"):
+                name_zh = entity_id[4:]
+            elif entity_id in gaz.sdg:
+                short_zh, short_en = gaz.sdg[entity_id]
+                name_zh, name_en = f"目标 {entity_id[4:]}：{short_zh}", f"Goal {entity_id[4:]}: {short_en}"
+        aliases = sorted({*known, *seen} - {name_zh})
+        records.append({
+            "entity_id": entity_id,
+            "type": types[entity_id].most_common(1)[0][0],
+            "name_zh": name_zh,
+            "name_en": name_en,
+            "aliases": aliases,
+            "iso3": entry.iso3 if entry is not None else None,
+            "n_mentions": sum(seen.values()),
+            "n_documents": len(docs[entity_id]),
+        })
+    return pl.DataFrame(records, schema={"entity_id": pl.String, "type": pl.String, "name_zh": pl.String,
+                                         "name_en": pl.String, "aliases": pl.List(pl.String),
+                                         "iso3": pl.String, "n_mentions": pl.Int64,
+                                         "n_documents": pl.Int64}).select(columns)

@@ -1,0 +1,76 @@
+"""The tables' invariants, as plain functions: each returns (passed, details).
+
+Asset checks and tests call the same functions.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+
+import pyarrow as pa
+
+from pipeline.lib.structure import cn_to_int
+from pipeline.schemas import ENTITY_TYPES, PARAGRAPH_KINDS
+
+
+def unique(table: pa.Table, column: str) -> tuple[bool, dict]:
+    values = table.column(column).to_pylist()
+    repeated = sorted(v for v, n in Counter(values).items() if n > 1)
+    return not repeated, {"rows": len(values), "repeated": repeated[:20]}
+
+
+def offsets_hold(table: pa.Table, clean_texts: dict[str, str]) -> tuple[bool, dict]:
+    """clean_text[char_start:char_end] == text for every row."""
+    bad = []
+    cols = [table.column(c).to_pylist() for c in ("doc_id", "text", "char_start", "char_end")]
+    for doc_id, text, start, end in zip(*cols):
+        clean = clean_texts.get(doc_id)
+        if clean is None or clean[start:end] != text:
+            bad.append({"doc_id": doc_id, "char_start": start, "char_end": end, "text": text[:40]})
+    return not bad, {"rows": table.num_rows, "broken": len(bad), "examples": bad[:5]}
+
+
+def known_values(table: pa.Table, column: str, allowed) -> tuple[bool, dict]:
+    values = set(table.column(column).cast(pa.string()).to_pylist()) if table.num_rows else set()
+    odd = sorted(str(v) for v in values - set(allowed))
+    return not odd, {"unknown": odd}
+
+
+def paragraph_kinds_known(paragraphs: pa.Table) -> tuple[bool, dict]:
+    return known_values(paragraphs, "kind", PARAGRAPH_KINDS)
+
+
+def entity_types_known(entities: pa.Table) -> tuple[bool, dict]:
+    return known_values(entities, "type", ENTITY_TYPES)
+
+
+def numbers_contiguous(paragraphs: pa.Table) -> tuple[bool, dict]:
+    """Numbered and operative paragraphs run 1 … n without gaps or repeats, within each
+    numbering scope (the document, or each article of a charter)."""
+    scopes: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    rows = paragraphs.select(["doc_id", "para_id", "kind", "number"]).to_pylist()
+    for row in rows:
+        if row["kind"] not in ("numbered", "operative") or row["number"] is None:
+            continue
+        local = row["para_id"].rsplit(":", 1)[-1]
+        scope = re.sub(r"(?:p|op)[^.]*$", "", local)
+        n = cn_to_int(row["number"])
+        if n is not None:
+            scopes[(row["doc_id"], row["kind"], scope)].append(n)
+    problems = []
+    for (doc_id, kind, scope), numbers in scopes.items():
+        if numbers != list(range(1, len(numbers) + 1)):
+            problems.append({"doc_id": doc_id, "kind": kind, "scope": scope or "(document)",
+                             "numbers": numbers[:50]})
+    return not problems, {"scopes": len(scopes), "problems": problems[:10]}
+
+
+def footnotes_linked(paragraphs: pa.Table) -> tuple[bool, dict]:
+    """Every footnote is cited by a marker, and every cited footnote exists."""
+    rows = paragraphs.select(["para_id", "kind", "footnote_refs", "cited_by"]).to_pylist()
+    ids = {r["para_id"] for r in rows}
+    orphans = [r["para_id"] for r in rows if r["kind"] == "footnote" and not r["cited_by"]]
+    dangling = [ref for r in rows for ref in (r["footnote_refs"] or []) if ref not in ids]
+    footnotes = sum(1 for r in rows if r["kind"] == "footnote")
+    return not orphans and not dangling, {"footnotes": footnotes, "uncited": orphans[:20],
+                                          "dangling_refs": dangling[:20]}

@@ -1,0 +1,429 @@
+"""Cutting a release: an immutable, versioned folder of Parquet, JSON and
+metadata, with an archive beside it, and LATEST naming the newest.
+
+Versions are calendar versions (vYYYY.MM.DD, then vYYYY.MM.DD.2 for a second
+release on the same day), as PUDL names its releases. A release is built in a
+hidden temporary folder inside data_dir and renamed into place, so a reader
+never sees half a release; builders take turns on a lock file, so LATEST only
+ever names a complete one. A rebuild whose data equals LATEST's cuts nothing:
+the comparison uses a hash of the tables' contents, which does not depend on
+the version string written into the files.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline import schemas
+from pipeline.lib import storage
+from pipeline.lib.release_card import croissant_metadata, data_card, data_package
+from pipeline.lib.release_charts import cjk_font_path, draw_charts
+from pipeline.lib.stats import STATS_DESCRIPTIONS, STATS_SCHEMAS
+
+DATASET = "unparl"
+JSONL_TABLES = ("documents", "paragraphs", "entities")
+LOCK_FILE = ".release.lock"
+TEMP_PREFIX = ".build-"
+ARCHIVE_TEMP_PREFIX = ".archive-"
+VERSION_PATTERN = re.compile(r"^v(\d{4})\.(\d{2})\.(\d{2})(?:\.(\d+))?$")
+TABLE_DESCRIPTIONS = {
+    "documents": "One row per document: metadata (with provenance), cleaned text and counts.",
+    "paragraphs": "Paragraphs with their kind, number, section and offsets into clean_text.",
+    "sentences": "Sentences with offsets into clean_text.",
+    "tokens": "Tokens (jieba segmentation) with part-of-speech tags and offsets into clean_text.",
+    "entities": "Entity mentions with canonical entity_id, type and offsets into clean_text.",
+    "entity_catalog": "One row per canonical entity: name, aliases, ISO3 for countries, mention counts.",
+    "quarantine": "Source files that were not processed, with the reason.",
+}
+
+
+@dataclass
+class ReleaseResult:
+    version: str | None
+    path: Path | None
+    created: bool
+    content_hash: str
+    changes: dict = field(default_factory=dict)
+    reason: str = ""
+
+
+# --- versions -----------------------------------------------------------------------------
+
+def version_key(name: str) -> tuple[int, int, int, int] | None:
+    match = VERSION_PATTERN.match(name)
+    if not match:
+        return None
+    year, month, day, n = match.groups()
+    return int(year), int(month), int(day), int(n or 1)
+
+
+def list_releases(data_dir: Path) -> list[str]:
+    """Names of the release folders, oldest first."""
+    releases = Path(data_dir) / "releases"
+    if not releases.is_dir():
+        return []
+    names = [p.name for p in releases.iterdir() if p.is_dir() and version_key(p.name)]
+    return sorted(names, key=version_key)
+
+
+def next_version(existing: list[str], today: datetime.date) -> str:
+    keys = [version_key(n) for n in existing]
+    day = (today.year, today.month, today.day)
+    newest_day = max((k[:3] for k in keys), default=day)
+    # A clock set back must not produce a version that sorts before LATEST.
+    year, month, dd = max(day, newest_day)
+    taken = [k[3] for k in keys if k[:3] == (year, month, dd)]
+    base = f"v{year:04d}.{month:02d}.{dd:02d}"
+    return base if not taken else f"{base}.{max(taken) + 1}"
+
+
+def latest_release(data_dir: Path) -> Path | None:
+    """The release folder LATEST names, or None when there is none yet."""
+    latest = Path(data_dir) / "LATEST"
+    if not latest.is_file():
+        return None
+    name = latest.read_text(encoding="utf-8").strip()
+    path = Path(data_dir) / "releases" / name
+    return path if version_key(name) and (path / "manifest.json").is_file() else None
+
+
+# --- canonical tables and their hash -----------------------------------------------------
+
+def _plain_strings(table: pa.Table) -> pa.Table:
+    columns = [
+        col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+        for col in table.columns
+    ]
+    return pa.Table.from_arrays(columns, schema=pa.schema([
+        pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type,
+                 f.nullable, f.metadata) for f in table.schema]))
+
+
+def _sortable(type_: pa.DataType) -> bool:
+    return (pa.types.is_integer(type_) or pa.types.is_floating(type_) or pa.types.is_boolean(type_)
+            or pa.types.is_string(type_) or pa.types.is_large_string(type_))
+
+
+def canonical_table(table: pa.Table, schema: pa.Schema, sort_by: list[str] | None) -> pa.Table:
+    """Cast to the schema, sort, and rebuild dictionaries from the sorted rows, so
+    equal content gives equal bytes whatever order or chunking the input had."""
+    table = storage.to_arrow(table, schema)
+    plain = _plain_strings(table).combine_chunks()
+    if sort_by and plain.num_rows:
+        # Every scalar column breaks ties, so the order is total.
+        keys = list(sort_by) + [f.name for f in plain.schema
+                                if f.name not in sort_by and _sortable(f.type)]
+        plain = plain.take(pc.sort_indices(plain, sort_keys=[(k, "ascending") for k in keys],
+                                           null_placement="at_end"))
+    columns = []
+    for field_, column in zip(schema, plain.columns):
+        if pa.types.is_dictionary(field_.type):
+            column = column.dictionary_encode().cast(field_.type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=schema).combine_chunks()
+
+
+def table_digest(table: pa.Table) -> str:
+    sink = pa.BufferOutputStream()
+    plain = _plain_strings(table).combine_chunks()
+    with pa.ipc.new_stream(sink, plain.schema) as writer:
+        writer.write_table(plain)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
+def content_hash(tables: dict[str, pa.Table], summary: dict) -> str:
+    """Hash of the release's data: every table and the summary, not the version."""
+    digest = hashlib.sha256()
+    for name in sorted(tables):
+        digest.update(f"{name}\0{table_digest(tables[name])}\n".encode())
+    digest.update(storage.dumps_json(summary).encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- changes against the previous release -------------------------------------------------
+
+def describe_changes(previous: Path | None, documents: pa.Table, row_counts: dict[str, int]) -> dict:
+    current = {d: (s, sym) for d, s, sym in zip(documents.column("doc_id").to_pylist(),
+                                                documents.column("source_sha256").to_pylist(),
+                                                documents.column("symbol").to_pylist())}
+    before: dict[str, tuple[str, str | None]] = {}
+    before_counts: dict[str, int] = {}
+    previous_version = None
+    if previous is not None:
+        previous_version = previous.name
+        manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
+        before_counts = manifest.get("tables", {})
+        old = pq.read_table(previous / "documents.parquet", columns=["doc_id", "source_sha256", "symbol"])
+        before = {d: (s, sym) for d, s, sym in zip(*(old.column(c).to_pylist()
+                                                     for c in ("doc_id", "source_sha256", "symbol")))}
+
+    def entry(doc_id: str, side: dict) -> dict:
+        return {"doc_id": doc_id, "symbol": side[doc_id][1], "source_sha256": side[doc_id][0]}
+
+    changed = []
+    for doc_id in sorted(set(current) & set(before)):
+        if current[doc_id][0] != before[doc_id][0]:
+            changed.append({"doc_id": doc_id, "symbol": current[doc_id][1],
+                            "source_sha256_before": before[doc_id][0],
+                            "source_sha256": current[doc_id][0]})
+    names = sorted(set(row_counts) | set(before_counts))
+    return {
+        "previous_version": previous_version,
+        "documents": {
+            "added": [entry(d, current) for d in sorted(set(current) - set(before))],
+            "changed": changed,
+            "removed": [entry(d, before) for d in sorted(set(before) - set(current))],
+        },
+        "rows": {
+            name: {"before": before_counts.get(name), "after": row_counts.get(name),
+                   "change": (row_counts.get(name) or 0) - (before_counts.get(name) or 0)}
+            for name in names
+        },
+    }
+
+
+# --- writing ------------------------------------------------------------------------------
+
+def write_jsonl(path: Path, table: pa.Table) -> None:
+    lines = io.StringIO()
+    for batch in table.to_batches(max_chunksize=10_000):
+        for row in batch.to_pylist():
+            lines.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+            lines.write("\n")
+    storage.atomic_write_text(path, lines.getvalue())
+
+
+def write_archive(folder: Path, target: Path, root_name: str) -> str:
+    """A deterministic .tar.gz of the folder: sorted members, mtime 0, owner 0:0.
+    Returns its sha256."""
+    files = sorted(p for p in folder.rglob("*"))
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in files:
+            rel = path.relative_to(folder).as_posix()
+            info = tarfile.TarInfo(f"{root_name}/{rel}")
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if path.is_dir():
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+                tar.addfile(info)
+            else:
+                info.size = path.stat().st_size
+                info.mode = 0o644
+                with open(path, "rb") as f:
+                    tar.addfile(info, f)
+    compressed = io.BytesIO()
+    # mtime=0 and no file name keep the gzip header free of the build's time and place.
+    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    data = compressed.getvalue()
+    storage.atomic_write_bytes(target, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_readable(folder: Path) -> None:
+    """Temporary files and folders are private (0600/0700); a release is for everyone to read."""
+    os.chmod(folder, 0o755)
+    for path in folder.rglob("*"):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+@contextlib.contextmanager
+def release_lock(data_dir: Path):
+    """Serialise builders: only one cuts a release at a time."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / LOCK_FILE, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_leftovers(data_dir: Path) -> list[str]:
+    """Temporary folders and files of builders that were killed. Call under the lock."""
+    removed = []
+    releases = data_dir / "releases"
+    for parent in (data_dir, releases):
+        if not parent.is_dir():
+            continue
+        for path in sorted(parent.iterdir()):
+            if path.name.startswith((TEMP_PREFIX, ARCHIVE_TEMP_PREFIX)) or (
+                    path.name.startswith(".") and path.name.endswith(".tmp")):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+                removed.append(path.name)
+    return removed
+
+
+def _parquet_metadata(version: str, name: str, description: str) -> dict[str, str]:
+    return {"unparl:version": version, "unparl:table": name, "unparl:description": description}
+
+
+def cut_release(
+    data_dir: Path,
+    tables: dict[str, pa.Table],
+    stats: dict[str, pa.Table],
+    summary: dict,
+    *,
+    inputs: list[dict],
+    notes: list[str],
+    code_version: dict,
+    today: datetime.date,
+) -> ReleaseResult:
+    """Write a new release unless its data equals LATEST's."""
+    data_dir = Path(data_dir)
+    canonical: dict[str, pa.Table] = {}
+    for name, schema in schemas.TABLES.items():
+        table = tables.get(name)
+        canonical[name] = canonical_table(table if table is not None else schema.empty_table(),
+                                          schema, schemas.SORT_KEYS[name])
+    for name, schema in STATS_SCHEMAS.items():
+        table = stats.get(name)
+        # Statistics come ranked; their order is part of their meaning.
+        canonical[name] = canonical_table(table if table is not None else schema.empty_table(),
+                                          schema, None)
+    digest = content_hash(canonical, summary)
+
+    with release_lock(data_dir):
+        remove_leftovers(data_dir)
+        previous = latest_release(data_dir)
+        if previous is not None:
+            manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
+            if manifest.get("content_hash") == digest:
+                return ReleaseResult(previous.name, previous, False, digest, {},
+                                     f"data identical to {previous.name}; no new release")
+        releases = data_dir / "releases"
+        releases.mkdir(parents=True, exist_ok=True)
+        version = next_version(list_releases(data_dir), today)
+        build = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{version}-", dir=releases))
+        archive_tmp = releases / f"{ARCHIVE_TEMP_PREFIX}{version}-{os.getpid()}.tar.gz"
+        try:
+            changes = _write_release(build, version, canonical, summary, previous,
+                                     inputs=inputs, notes=notes, code_version=code_version,
+                                     today=today, content_hash=digest)
+            archive_name = f"{DATASET}-{version}.tar.gz"
+            archive_sha = write_archive(build, archive_tmp, f"{DATASET}-{version}")
+            _make_readable(build)
+            os.chmod(archive_tmp, 0o644)
+            target = releases / version
+            os.rename(build, target)
+            os.replace(archive_tmp, releases / archive_name)
+            storage.atomic_write_text(releases / f"{archive_name}.sha256", f"{archive_sha}  {archive_name}\n")
+            _fsync_dir(releases)
+            storage.atomic_write_text(data_dir / "LATEST", version + "\n")
+            _fsync_dir(data_dir)
+        except BaseException:
+            shutil.rmtree(build, ignore_errors=True)
+            archive_tmp.unlink(missing_ok=True)
+            raise
+    reason = "first release" if previous is None else f"data differ from {previous.name}"
+    return ReleaseResult(version, target, True, digest, changes, reason)
+
+
+def _write_release(
+    folder: Path,
+    version: str,
+    tables: dict[str, pa.Table],
+    summary: dict,
+    previous: Path | None,
+    *,
+    inputs: list[dict],
+    notes: list[str],
+    code_version: dict,
+    today: datetime.date,
+    content_hash: str,
+) -> dict:
+    descriptions = {**TABLE_DESCRIPTIONS, **STATS_DESCRIPTIONS}
+    for name, table in tables.items():
+        storage.write_parquet(folder / f"{name}.parquet", table,
+                              metadata=_parquet_metadata(version, name, descriptions[name]))
+    for name in JSONL_TABLES:
+        write_jsonl(folder / f"{name}.jsonl", tables[name])
+    storage.atomic_write_text(folder / "statistics.json", storage.dumps_json(summary))
+
+    notes = list(notes)
+    if cjk_font_path() is None:
+        notes.append("No CJK font was found when the charts were drawn: their Chinese labels may show as boxes.")
+    charts = draw_charts({n: t for n, t in tables.items() if n in STATS_SCHEMAS}, folder / "charts")
+
+    row_counts = {name: table.num_rows for name, table in tables.items()}
+    changes = describe_changes(previous, tables["documents"], row_counts)
+    storage.atomic_write_text(folder / "CHANGES.json", storage.dumps_json(changes))
+
+    context = {
+        "version": version,
+        "today": today,
+        "content_hash": content_hash,
+        "tables": tables,
+        "descriptions": descriptions,
+        "summary": summary,
+        "inputs": inputs,
+        "notes": notes,
+        "code_version": code_version,
+        "changes": changes,
+        "charts": {name: path.relative_to(folder).as_posix() for name, path in charts.items()},
+    }
+    storage.atomic_write_text(folder / "datapackage.json", storage.dumps_json(data_package(folder, context)))
+    storage.atomic_write_text(folder / "croissant.json", storage.dumps_json(croissant_metadata(folder, context)))
+    storage.atomic_write_text(folder / "README.md", data_card(context))
+
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        entry = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+        stem = path.name.split(".")[0]
+        if path.suffix == ".parquet":
+            entry["rows"] = row_counts[stem]
+        elif path.suffix == ".jsonl":
+            entry["rows"] = row_counts[stem]
+        files[rel] = entry
+    manifest = {
+        "name": DATASET,
+        "version": version,
+        "release_date": today.isoformat(),
+        "content_hash": content_hash,
+        "previous_version": changes["previous_version"],
+        "inputs": sorted(inputs, key=lambda i: (str(i.get("source_file")), json.dumps(i, sort_keys=True))),
+        "code_version": code_version,
+        "tables": row_counts,
+        "files": files,
+    }
+    storage.atomic_write_text(folder / "manifest.json", storage.dumps_json(manifest))
+    return changes

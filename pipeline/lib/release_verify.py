@@ -1,0 +1,48 @@
+"""Checks of a written release against itself: checksums, data package, statistics."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checksums_match(release: Path) -> tuple[bool, dict]:
+    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    files = manifest.get("files") or {}
+    wrong = [name for name, entry in files.items()
+             if not (release / name).exists() or _sha256(release / name) != entry.get("sha256")]
+    unlisted = [p.relative_to(release).as_posix() for p in release.rglob("*")
+                if p.is_file() and p.name != "manifest.json" and p.relative_to(release).as_posix() not in files]
+    return not wrong and not unlisted, {"files": len(files), "mismatched": wrong, "unlisted": unlisted}
+
+
+def tables_in_datapackage(release: Path) -> tuple[bool, dict]:
+    package = json.loads((release / "datapackage.json").read_text(encoding="utf-8"))
+    listed = {r.get("path") for r in package.get("resources", [])}
+    tables = sorted(p.name for p in release.glob("*.parquet"))
+    missing = [t for t in tables if t not in listed]
+    return not missing, {"tables": len(tables), "missing_from_datapackage": missing}
+
+
+def counts_agree(release: Path) -> tuple[bool, dict]:
+    """Row counts of the Parquet files equal the manifest's and statistics.json's corpus counts."""
+    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    summary = json.loads((release / "statistics.json").read_text(encoding="utf-8")).get("corpus", {})
+    disagree = {}
+    for path in release.glob("*.parquet"):
+        rows = pq.ParquetFile(path).metadata.num_rows
+        if manifest["files"].get(path.name, {}).get("rows") not in (None, rows):
+            disagree[path.name] = {"file": rows, "manifest": manifest["files"][path.name]["rows"]}
+        if path.stem in summary and isinstance(summary[path.stem], int) and summary[path.stem] != rows:
+            disagree[path.name] = {"file": rows, "statistics": summary[path.stem]}
+    return not disagree, {"disagreements": disagree}

@@ -1,0 +1,282 @@
+"""The per-document stages as functions over the work folder, shared by Dagster assets,
+the benchmark and the tests.
+
+Each stage reads the previous stage's file for one document and writes its own:
+`<data>/work/<stage>/<doc_id>.parquet`, replaced whole on a rerun (never appended).
+A quarantined document flows through as empty tables, so one bad file never stops
+the others.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline import schemas
+from pipeline.lib.clean import Cleaned, CleanPiece, clean
+from pipeline.lib.document import attach_doc_id, document_row
+from pipeline.lib.ingest import DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, read_sidecar, scan_sources
+from pipeline.lib.sentences import split_sentences
+from pipeline.lib.storage import to_arrow, write_parquet
+from pipeline.lib.structure import parse
+from pipeline.lib.tokens import tokenize
+
+RAW = pa.schema([
+    ("doc_id", pa.string()), ("source_file", pa.string()), ("source_sha256", pa.string()),
+    ("source_bytes", pa.int64()), ("sidecar_file", pa.string()), ("sidecar_sha256", pa.string()), ("sidecar_bytes", pa.int64()),
+    ("sidecar", pa.string()), ("encoding", pa.string()), ("encoding_confidence", pa.float64()),
+    ("text", pa.large_string()), ("warnings", pa.list_(pa.string())),
+    ("status", pa.string()), ("reason", pa.string()), ("detail", pa.string()),
+])
+CLEAN = pa.schema([
+    ("doc_id", pa.string()), ("clean_text", pa.large_string()), ("source_map", pa.string()),
+    ("pieces", pa.string()),
+])
+STAGES = ("raw", "clean", "documents", "paragraphs", "sentences", "tokens", "entities")
+
+
+class WorkPathError(ValueError):
+    pass
+
+
+@dataclass
+class StageResult:
+    table: pa.Table
+    path: Path
+    warnings: list[str] = field(default_factory=list)
+    quarantined: bool = False
+
+
+def work_path(data_dir: Path, stage: str, doc_id: str) -> Path:
+    """The work file of one stage and document; refuses any id that would leave the folder."""
+    if stage not in STAGES:
+        raise WorkPathError(f"unknown stage {stage!r}")
+    if not doc_id or "/" in doc_id or "\\" in doc_id or doc_id in (".", "..") or "\x00" in doc_id:
+        raise WorkPathError(f"document id {doc_id!r} cannot name a file")
+    folder = (Path(data_dir) / "work" / stage).resolve()
+    path = (folder / f"{doc_id}.parquet").resolve()
+    if path.parent != folder:
+        raise WorkPathError(f"document id {doc_id!r} leaves the work folder")
+    return path
+
+
+def read_work(data_dir: Path, stage: str, doc_id: str) -> pa.Table:
+    path = work_path(data_dir, stage, doc_id)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: materialise the '{stage}' stage for {doc_id} first")
+    return pq.read_table(path)
+
+
+def _write(data_dir: Path, stage: str, doc_id: str, table: pa.Table, sort_by: list[str] | None = None) -> Path:
+    path = work_path(data_dir, stage, doc_id)
+    write_parquet(path, table, sort_by=sort_by)
+    return path
+
+
+def find_source(seeds_dir: Path, doc_id: str) -> tuple[Source, list[Source]]:
+    sources = scan_sources(seeds_dir)
+    for source in sources:
+        if source.doc_id == doc_id:
+            return source, sources
+    raise FileNotFoundError(f"no file in {seeds_dir} has document id {doc_id!r} (deleted or renamed?)")
+
+
+def ingest(seeds_dir: Path, data_dir: Path, doc_id: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> StageResult:
+    source, everything = find_source(seeds_dir, doc_id)
+    row = {
+        "doc_id": doc_id, "source_file": source.path.name, "source_sha256": source.sha256,
+        "source_bytes": source.size, "sidecar_file": source.sidecar.name if source.sidecar else None,
+        "sidecar_sha256": source.sidecar_sha256,
+        "sidecar_bytes": source.sidecar.stat().st_size if source.sidecar else None, "sidecar": None, "encoding": None,
+        "encoding_confidence": None, "text": "", "warnings": [], "status": "ok",
+        "reason": None, "detail": None,
+    }
+    try:
+        twin = next((s for s in everything if s.sha256 == source.sha256 and s.path.name < source.path.name), None)
+        if twin is not None:
+            raise Rejected("duplicate", f"{source.path.name}: same bytes as {twin.path.name}, "
+                           f"which is processed as document {twin.doc_id}")
+        sidecar = read_sidecar(source.sidecar)
+        decoded = decode_bytes(source.path.read_bytes(), name=source.path.name, max_bytes=max_bytes)
+        row.update(sidecar=json.dumps(sidecar, ensure_ascii=False, sort_keys=True),
+                   encoding=decoded.encoding, encoding_confidence=decoded.confidence,
+                   text=decoded.text, warnings=decoded.warnings)
+    except Rejected as exc:
+        row.update(status="quarantined", reason=exc.reason, detail=exc.detail, warnings=[exc.detail])
+    table = pa.Table.from_pylist([row], schema=RAW)
+    path = _write(data_dir, "raw", doc_id, table)
+    return StageResult(table, path, list(row["warnings"]), quarantined=row["status"] != "ok")
+
+
+def _raw(data_dir: Path, doc_id: str) -> dict:
+    return read_work(data_dir, "raw", doc_id).to_pylist()[0]
+
+
+def clean_stage(data_dir: Path, doc_id: str) -> StageResult:
+    raw = _raw(data_dir, doc_id)
+    cleaned = clean(raw["text"]) if raw["status"] == "ok" else Cleaned("", [], [])
+    pieces = json.dumps([p.__dict__ for p in cleaned.pieces], ensure_ascii=False)
+    table = pa.Table.from_pylist([{
+        "doc_id": doc_id, "clean_text": cleaned.clean_text,
+        "source_map": cleaned.source_map_json(), "pieces": pieces,
+    }], schema=CLEAN)
+    return StageResult(table, _write(data_dir, "clean", doc_id, table), quarantined=raw["status"] != "ok")
+
+
+def _cleaned(data_dir: Path, doc_id: str) -> Cleaned:
+    row = read_work(data_dir, "clean", doc_id).to_pylist()[0]
+    pieces = [CleanPiece(**p) for p in json.loads(row["pieces"])]
+    return Cleaned(row["clean_text"], pieces, json.loads(row["source_map"]))
+
+
+def structure_stage(data_dir: Path, doc_id: str) -> tuple[StageResult, StageResult]:
+    """Writes the document's row (metadata) and its paragraphs."""
+    raw = _raw(data_dir, doc_id)
+    cleaned = _cleaned(data_dir, doc_id)
+    quarantined = raw["status"] != "ok"
+    sidecar = json.loads(raw["sidecar"]) if raw["sidecar"] else {}
+    structure = parse(cleaned, doc_id=doc_id, sidecar=sidecar)
+    if quarantined:
+        structure.paragraphs, structure.warnings = [], []
+    doc = document_row(doc_id=doc_id, cleaned=cleaned, structure=structure, sidecar=sidecar, source={
+        "source_file": raw["source_file"], "source_sha256": raw["source_sha256"],
+        "source_bytes": raw["source_bytes"], "encoding": raw["encoding"],
+        "encoding_confidence": raw["encoding_confidence"], "warnings": raw["warnings"],
+    })
+    doc_table = to_arrow([doc], schemas.DOCUMENTS)
+    paragraphs = to_arrow(attach_doc_id(structure.paragraphs, doc_id), schemas.PARAGRAPHS)
+    return (
+        StageResult(doc_table, _write(data_dir, "documents", doc_id, doc_table),
+                    structure.warnings, quarantined),
+        StageResult(paragraphs, _write(data_dir, "paragraphs", doc_id, paragraphs, ["seq"]),
+                    structure.warnings, quarantined),
+    )
+
+
+def _clean_text(data_dir: Path, doc_id: str) -> str:
+    return read_work(data_dir, "documents", doc_id).column("clean_text")[0].as_py()
+
+
+def sentences_stage(data_dir: Path, doc_id: str) -> StageResult:
+    paragraphs = read_work(data_dir, "paragraphs", doc_id).to_pylist()
+    rows = attach_doc_id(split_sentences(_clean_text(data_dir, doc_id), paragraphs), doc_id)
+    table = to_arrow(rows, schemas.SENTENCES)
+    return StageResult(table, _write(data_dir, "sentences", doc_id, table, ["seq"]))
+
+
+def tokens_stage(data_dir: Path, doc_id: str) -> StageResult:
+    sentences = read_work(data_dir, "sentences", doc_id).to_pylist()
+    rows = attach_doc_id(tokenize(_clean_text(data_dir, doc_id), sentences), doc_id)
+    table = to_arrow(rows, schemas.TOKENS)
+    return StageResult(table, _write(data_dir, "tokens", doc_id, table, ["char_start", "seq"]))
+
+
+def entities_stage(data_dir: Path, doc_id: str) -> StageResult:
+    from pipeline.lib.entities import tag_entities
+
+    doc = read_work(data_dir, "documents", doc_id).to_pylist()[0]
+    rows = tag_entities(
+        doc_id=doc_id, symbol=doc["symbol"], doc_type=doc["doc_type"], clean_text=doc["clean_text"],
+        paragraphs=read_work(data_dir, "paragraphs", doc_id).to_pylist(),
+        sentences=read_work(data_dir, "sentences", doc_id).to_pylist(),
+        tokens=read_work(data_dir, "tokens", doc_id).to_pylist(),
+    )
+    table = to_arrow(rows, schemas.ENTITIES)
+    return StageResult(table, _write(data_dir, "entities", doc_id, table, ["char_start", "char_end", "entity_id"]))
+
+
+def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Table], list[str]]:
+    """The release tables for the given documents, read from the work folder.
+
+    Counts in `documents` are filled here from the other tables. A document whose work
+    files are missing (its run failed) is left out with a warning, never half-included.
+    """
+    parts: dict[str, list[pa.Table]] = {n: [] for n in ("documents", "paragraphs", "sentences", "tokens", "entities")}
+    quarantine: list[dict] = []
+    warnings: list[str] = []
+    for doc_id in sorted(doc_ids):
+        try:
+            raw = _raw(data_dir, doc_id)
+            if raw["status"] != "ok":
+                quarantine.append({"source_file": raw["source_file"], "source_sha256": raw["source_sha256"],
+                                   "reason": raw["reason"], "detail": raw["detail"]})
+                continue
+            tables = {name: read_work(data_dir, name, doc_id) for name in parts}
+        except FileNotFoundError as exc:
+            warnings.append(f"{doc_id}: left out of the release: {exc}")
+            continue
+        counts = {"n_paragraphs": tables["paragraphs"].num_rows, "n_sentences": tables["sentences"].num_rows,
+                  "n_tokens": tables["tokens"].num_rows, "n_entities": tables["entities"].num_rows}
+        doc = tables["documents"]
+        for name, value in counts.items():
+            doc = doc.set_column(doc.schema.get_field_index(name), doc.schema.field(name),
+                                 pa.array([value], pa.int64()))
+        tables["documents"] = doc
+        for name, table in tables.items():
+            parts[name].append(table)
+    result = {}
+    for name, tables in parts.items():
+        schema = schemas.TABLES[name]
+        result[name] = (pa.concat_tables([to_arrow(t, schema) for t in tables]).combine_chunks()
+                        if tables else schema.empty_table())
+    result["quarantine"] = to_arrow(quarantine, schemas.QUARANTINE)
+    return result, warnings
+
+
+# --- stamps: which documents need no work -------------------------------------------------
+
+def code_fingerprint() -> str:
+    """Changes whenever the text logic, schemas or gazetteers change."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted([*root.joinpath("lib").glob("*.py"), root / "schemas.py",
+                        *(p for p in root.joinpath("gazetteers").rglob("*") if p.is_file())]):
+        if path.name == "__init__.py" or "__pycache__" in path.parts:
+            continue
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _stamp_path(data_dir: Path, doc_id: str) -> Path:
+    return work_path(data_dir, "raw", doc_id).parent.parent / "stamps" / f"{doc_id}.json"
+
+
+def write_stamp(data_dir: Path, doc_id: str) -> None:
+    """Record that every stage of this document ran on these bytes with this code."""
+    from pipeline.lib.storage import atomic_write_text, dumps_json
+
+    raw = _raw(data_dir, doc_id)
+    atomic_write_text(_stamp_path(data_dir, doc_id), dumps_json({
+        "source_sha256": raw["source_sha256"], "sidecar_sha256": raw["sidecar_sha256"],
+        "code": code_fingerprint(),
+    }))
+
+
+def is_current(data_dir: Path, source: Source) -> bool:
+    """True when the document's bytes, sidecar and the code are those its work files came from."""
+    path = _stamp_path(data_dir, source.doc_id)
+    if not path.exists() or not all(work_path(data_dir, s, source.doc_id).exists() for s in STAGES):
+        return False
+    stamp = json.loads(path.read_text())
+    return (stamp.get("source_sha256") == source.sha256 and stamp.get("sidecar_sha256") == source.sidecar_sha256
+            and stamp.get("code") == code_fingerprint())
+
+
+def remove_work(data_dir: Path, doc_id: str) -> None:
+    """Forget a document whose file was deleted: its rows leave the next release."""
+    for stage in STAGES:
+        work_path(data_dir, stage, doc_id).unlink(missing_ok=True)
+    _stamp_path(data_dir, doc_id).unlink(missing_ok=True)
+
+
+def corpus_path(data_dir: Path, name: str) -> Path:
+    if not re.fullmatch(r"[a-z_]+", name):
+        raise WorkPathError(f"bad corpus table name {name!r}")
+    return Path(data_dir).resolve() / "work" / "corpus" / f"{name}.parquet"
