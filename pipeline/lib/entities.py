@@ -437,7 +437,7 @@ DATE_RANGE_RE = re.compile(YEAR + r"\s*[-–—]\s*(1[5-9]\d\d|20\d\d)(?:\s*年(
                            r"(?=\s*(?:年|两年期|三年期|四年期|年度|期间|[，。、；)）]))")
 DATE_RANGE_YEAR_RE = re.compile(YEAR + r"\s*[-–—]\s*(1[5-9]\d\d|20\d\d)\s*年")
 DATE_FISCAL_RE = re.compile(YEAR + r"\s*/\s*(\d{2})\s*年度")
-DATE_DAY_RE = re.compile(r"(?<![\d年])(?<!年\s)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+DATE_DAY_RE = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 PERCENT_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*[%％]")
 PERCENT_CN_RE = re.compile(rf"百分之({CN_NUMBER}(?:点[〇零一二三四五六七八九]+)?)")
 
@@ -476,6 +476,8 @@ def _date_candidates(text: str) -> list[Candidate]:
             found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
                                    f"{start_year}/{end_year}"))
     for m in DATE_DAY_RE.finditer(text):
+        if re.search(r"\d\s*年\s*$", text[:m.start()]):
+            continue  # the day of a dated year, found whole above
         month, day = int(m.group(1)), int(m.group(2))
         if _valid_month_day(month, day):
             found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",

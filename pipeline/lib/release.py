@@ -129,8 +129,7 @@ def canonical_table(table: pa.Table, schema: pa.Schema, sort_by: list[str] | Non
         # Every scalar column breaks ties, so the order is total.
         keys = list(sort_by) + [f.name for f in plain.schema
                                 if f.name not in sort_by and _sortable(f.type)]
-        plain = plain.take(pc.sort_indices(plain, sort_keys=[(k, "ascending") for k in keys],
-                                           null_placement="at_end"))
+        plain = plain.take(pc.sort_indices(plain, sort_keys=[(k, "ascending") for k in keys]))
     columns = []
     for field_, column in zip(schema, plain.columns):
         if pa.types.is_dictionary(field_.type):
@@ -255,6 +254,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _write_public(path: Path, text: str) -> None:
+    storage.atomic_write_text(path, text)
+    os.chmod(path, 0o644)
+
+
 def _make_readable(folder: Path) -> None:
     """Temporary files and folders are private (0600/0700); a release is for everyone to read."""
     os.chmod(folder, 0o755)
@@ -345,9 +349,9 @@ def cut_release(
             target = releases / version
             os.rename(build, target)
             os.replace(archive_tmp, releases / archive_name)
-            storage.atomic_write_text(releases / f"{archive_name}.sha256", f"{archive_sha}  {archive_name}\n")
+            _write_public(releases / f"{archive_name}.sha256", f"{archive_sha}  {archive_name}\n")
             _fsync_dir(releases)
-            storage.atomic_write_text(data_dir / "LATEST", version + "\n")
+            _write_public(data_dir / "LATEST", version + "\n")
             _fsync_dir(data_dir)
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)

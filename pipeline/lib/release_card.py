@@ -91,6 +91,10 @@ def _table_schema(name: str, schema: pa.Schema, *, native_nesting: bool) -> dict
             entry["constraints"] = constraints
         fields.append(entry)
     result = {"fields": fields}
+    if native_nesting:
+        # frictionless reads Parquet through pandas, which turns a null in an integer
+        # column into NaN; naming its text as a missing value keeps nulls null.
+        result["missingValues"] = ["", "nan", "<NA>"]
     if name in PRIMARY_KEYS:
         result["primaryKey"] = PRIMARY_KEYS[name]
     return result
@@ -179,6 +183,7 @@ CROISSANT_CONTEXT = {
     "data": {"@id": "cr:data", "@type": "@json"},
     "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
     "dct": "http://purl.org/dc/terms/",
+    "equivalentProperty": "cr:equivalentProperty",
     "examples": {"@id": "cr:examples", "@type": "@json"},
     "extract": "cr:extract",
     "field": "cr:field",
@@ -198,6 +203,7 @@ CROISSANT_CONTEXT = {
     "regex": "cr:regex",
     "repeated": "cr:repeated",
     "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
     "sc": "https://schema.org/",
     "separator": "cr:separator",
     "source": "cr:source",
@@ -217,6 +223,13 @@ def _croissant_type(type_: pa.DataType) -> str | None:
     if pa.types.is_string(type_) or pa.types.is_large_string(type_):
         return "sc:Text"
     return None
+
+
+def semantic_version(version: str) -> str:
+    """Croissant asks for MAJOR.MINOR.PATCH: v2024.05.01 → 2024.5.1, v2024.05.01.2 → 2024.5.1+2."""
+    parts = [int(p) for p in version.lstrip("v").split(".")]
+    core = ".".join(str(p) for p in parts[:3])
+    return core if len(parts) == 3 else f"{core}+{parts[3]}"
 
 
 def citation(ctx: dict) -> str:
@@ -273,7 +286,7 @@ def croissant_metadata(folder: Path, ctx: dict) -> dict:
         "description": DESCRIPTION,
         "conformsTo": "http://mlcommons.org/croissant/1.0",
         "license": ANNOTATION_LICENCE["path"],
-        "version": ctx["version"].lstrip("v"),
+        "version": semantic_version(ctx["version"]),
         "datePublished": ctx["today"].isoformat(),
         "citeAs": citation(ctx),
         "creator": {"@type": "sc:Organization", "name": "unparl contributors"},

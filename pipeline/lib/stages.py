@@ -269,6 +269,19 @@ def is_current(data_dir: Path, source: Source) -> bool:
             and stamp.get("code") == code_fingerprint())
 
 
+def processed_key(data_dir: Path, doc_id: str) -> str | None:
+    """The content key a document's work files were built from, if built by this code."""
+    import hashlib
+
+    path = _stamp_path(data_dir, doc_id)
+    if not path.exists():
+        return None
+    stamp = json.loads(path.read_text())
+    if stamp.get("code") != code_fingerprint():
+        return None
+    return hashlib.sha256(f"{stamp['source_sha256']}:{stamp['sidecar_sha256'] or ''}".encode()).hexdigest()
+
+
 def remove_work(data_dir: Path, doc_id: str) -> None:
     """Forget a document whose file was deleted: its rows leave the next release."""
     for stage in STAGES:
