@@ -149,6 +149,8 @@ def test_croissant_has_the_fields_the_spec_requires(built):
             assert field["dataType"].startswith("sc:") and field["source"]["extract"]["column"]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib.*")
+@pytest.mark.filterwarnings("ignore:.*inplace keyword.*")
 def test_mlcroissant_loads_the_records(built):
     mlc = pytest.importorskip("mlcroissant")
     _, result = built
@@ -300,9 +302,13 @@ def test_a_killed_writer_leaves_nothing_visible(tmp_path, monkeypatch):
     stale = tmp_path / "releases" / ".build-v2024.05.01.2-dead"
     stale.mkdir()
     (stale / "documents.parquet").write_bytes(b"partial")
+    # Another writer's temporary file in data_dir is not ours to remove.
+    foreign = tmp_path / ".documents.parquet.x1y2.tmp"
+    foreign.write_bytes(b"in flight")
     second = cut(tmp_path, corpus_tables(specs=(REPORT, RESOLUTION, NOTE)))
     assert second.created and second.version == "v2024.05.01.2"
     assert not stale.exists()
+    assert foreign.exists()
 
 
 def test_concurrent_builders_take_turns(tmp_path):

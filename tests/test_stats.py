@@ -380,3 +380,15 @@ def test_statistics_scale_to_a_thousand_documents(tables):
     assert stats["stats_documents"].num_rows == 1000
     assert summary["corpus"]["documents"] == 1000
     assert elapsed < 30, f"statistics took {elapsed:.1f}s for 1,000 documents"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("A/74/759", "A/74/759"),
+    (" a/74/759。", "A/74/759"),
+    ("A/74/L.85/Add.1,", "A/74/L.85/Add.1"),
+    ("72/278", "A/RES/72/278"),
+    ("A/RES/72/278", "A/RES/72/278"),
+])
+def test_symbols_are_normalised_for_matching(raw, expected):
+    out = pl.DataFrame({"s": [raw]}).select(stats_lib._normalise_symbol(pl.col("s"))).item()
+    assert out == expected

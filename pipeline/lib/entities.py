@@ -640,9 +640,38 @@ def _un_body_candidates(text: str) -> list[Candidate]:
     return found
 
 
+def _name_part(fragment: str, *, from_end: bool) -> int:
+    """How many characters of ``fragment`` next to a middle dot belong to the
+    name: jieba words tagged as names, or single characters (pieces of a
+    transliteration), up to the first ordinary word."""
+    import jieba.posseg
+
+    words = list(jieba.posseg.cut(fragment))
+    if from_end:
+        words.reverse()
+    taken = 0
+    for word in words:
+        if len(word.word) > 1 and not word.flag.startswith("nr"):
+            break
+        if len(word.word) == 1 and word.flag[:1] in "pcudvrfmq":
+            break  # 由, 和, 的: a function word, not a syllable of the name
+        taken += len(word.word)
+    return taken
+
+
 def _person_candidates(text: str) -> list[Candidate]:
-    return [Candidate(m.start(), m.end(), "PERSON", f"person:{m.group(0)}", "pattern")
-            for m in PERSON_DOT_RE.finditer(text)]
+    """Transliterated names joined by a middle dot (安东尼奥·古特雷斯); the
+    run of Han characters around the dots may carry a title or a verb with it
+    (秘书长安东尼奥·古特雷斯指出), which is cut off."""
+    found = []
+    for m in PERSON_DOT_RE.finditer(text):
+        dots = [i for i in range(m.start(), m.end()) if text[i] in "·•‧・"]
+        start = dots[0] - _name_part(text[m.start():dots[0]], from_end=True)
+        end = dots[-1] + 1 + _name_part(text[dots[-1] + 1:m.end()], from_end=False)
+        if start < dots[0] and end > dots[-1] + 1:
+            name = text[start:end]
+            found.append(Candidate(start, end, "PERSON", f"person:{name}", "pattern"))
+    return found
 
 
 # POS fallback -----------------------------------------------------------------------

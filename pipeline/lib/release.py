@@ -279,20 +279,25 @@ def release_lock(data_dir: Path):
 
 
 def remove_leftovers(data_dir: Path) -> list[str]:
-    """Temporary folders and files of builders that were killed. Call under the lock."""
+    """Temporary folders and files of release builders that were killed. Call under the
+    lock. Only names this module makes are touched: other writers may share data_dir."""
     removed = []
     releases = data_dir / "releases"
-    for parent in (data_dir, releases):
+    ours = {
+        data_dir: (".LATEST.",),
+        releases: (TEMP_PREFIX, ARCHIVE_TEMP_PREFIX, f".{DATASET}-"),
+    }
+    for parent, prefixes in ours.items():
         if not parent.is_dir():
             continue
         for path in sorted(parent.iterdir()):
-            if path.name.startswith((TEMP_PREFIX, ARCHIVE_TEMP_PREFIX)) or (
-                    path.name.startswith(".") and path.name.endswith(".tmp")):
-                if path.is_dir():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
-                removed.append(path.name)
+            if not path.name.startswith(prefixes):
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path.name)
     return removed
 
 

@@ -458,7 +458,9 @@ def cooccurrence(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
 
 
 def _normalise_symbol(expr: pl.Expr) -> pl.Expr:
-    return expr.str.replace_all(r"\s+", "").str.strip_chars_end(".,;:。，；：)）]").str.to_uppercase()
+    symbol = expr.str.replace_all(r"\s+", "").str.strip_chars_end(".,;:。，；：)）]")
+    # A bare resolution number (72/278) is a General Assembly resolution.
+    return pl.when(symbol.str.contains(r"^\d{1,3}/\d{1,4}$")).then("A/RES/" + symbol).otherwise(symbol)
 
 
 def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
@@ -484,6 +486,8 @@ def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.Da
         .filter(pl.col("cited").is_not_null())
         .with_columns(_normalise_symbol(pl.col("cited")).alias("cited_symbol"))
         .filter(pl.col("cited_symbol") != "")
+        # Symbols match whatever their case (Add.1, ADD.1); the spelling shown is the tagger's.
+        .with_columns(pl.col("cited_symbol").str.to_uppercase().alias("key"))
         .join(footnotes.select("para_id", pl.lit(True).alias("footnote")), on="para_id", how="left")
     )
     # A document is known by its symbol, by the symbol its text gives, and,
@@ -492,16 +496,18 @@ def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.Da
         documents.select("doc_id", pl.col("symbol").alias("key")),
         documents.select("doc_id", pl.col("symbol_in_text").alias("key")),
         documents.select("doc_id", ("A/RES/" + pl.col("resolution_number")).alias("key")),
-    ]).filter(pl.col("key").is_not_null()).with_columns(_normalise_symbol(pl.col("key")).alias("key"))
+    ]).filter(pl.col("key").is_not_null()).with_columns(
+        _normalise_symbol(pl.col("key")).str.to_uppercase().alias("key"))
     known = known.group_by("key").agg(pl.col("doc_id").min().alias("cited_doc_id"))
     graph = (
-        mentions.group_by("doc_id", "cited_symbol").agg(
+        mentions.sort("source", "cited_symbol").group_by("doc_id", "key").agg(
+            pl.col("cited_symbol").first(),
             pl.col("para_id").n_unique().alias("paragraphs"),
             pl.col("footnote").fill_null(False).any().alias("in_footnote"),
             pl.col("para_id").unique().sort().alias("para_ids"),
             pl.col("source").unique().sort().alias("sources"),
         )
-        .join(known, left_on="cited_symbol", right_on="key", how="left")
+        .join(known, on="key", how="left")
         # A document naming its own symbol is not citing anything.
         .filter(pl.col("cited_doc_id").is_null() | (pl.col("cited_doc_id") != pl.col("doc_id")))
         .with_columns(pl.col("cited_doc_id").is_not_null().alias("resolved"))

@@ -23,7 +23,7 @@ def rebuild_release_schedule(context: dg.ScheduleEvaluationContext, settings: Un
     order = context.instance.get_dynamic_partitions(documents_partitions.name)
     sources = {s.doc_id: s for s in scan_sources(settings.seeds_path)}
     stale = {k for k in order if k in sources and not stages.is_current(settings.data_path, sources[k])}
-    stamp = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else "now"
+    stamp = context.scheduled_execution_time.isoformat()
     requests = [
         dg.RunRequest(run_key=f"{stamp}:{start}..{end}",
                       asset_selection=[dg.AssetKey(k) for k in (*PER_DOCUMENT, *CORPUS)],
