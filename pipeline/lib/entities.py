@@ -608,6 +608,8 @@ UN_BODY_RE = re.compile(
     rf"(?<!驻)联合国(?:[{HAN}](?<![的各在对为以其等或向从把将是有于之同与和及并其这该]))"
     rf"{{2,16}}?(?:{UN_BODY_SUFFIX})(?![{HAN}]{{0,1}}(?:组织|机构|系统))"
 )
+# 联合国系统组织, 联合国会员国组织: descriptions of many bodies, not one name
+UN_BODY_GENERIC = ("会员国", "系统", "国际组织", "成员")
 PERSON_DOT_RE = re.compile(rf"[{HAN}]{{1,6}}(?:[·•‧・][{HAN}]{{1,8}})+")
 ORG_SUFFIX_CHARS = "署团办会军盟局处部厅院所组构队网"
 
@@ -634,6 +636,8 @@ def _un_body_candidates(text: str) -> list[Candidate]:
     found = []
     for m in UN_BODY_RE.finditer(text):
         name = m.group(0)
+        if any(word in name for word in UN_BODY_GENERIC):
+            continue
         known = gaz.by_name.get(normalise_name(name))
         entity_id = known[0] if known else f"org:{normalise_name(name)}"
         found.append(Candidate(m.start(), m.end(), "ORG", entity_id, "pattern"))
@@ -833,7 +837,10 @@ def _learn_abbreviations(text: str, chosen: list[Candidate], state: DocumentStat
 
 # --------------------------------------------------------------------------- title linking
 
+# 《宪法》, 《协议》: titles this short point back at most one paragraph;
+# longer short forms (《行动纲领》, 《合作协定》) to any earlier title
 TITLE_LINK_REACH = 1
+SHORT_TITLE = 2
 
 
 def _link_short_titles(cands: list[Candidate], text: str, doc_text_before: str,
@@ -856,7 +863,7 @@ def _link_short_titles(cands: list[Candidate], text: str, doc_text_before: str,
         for title, entity_id, where in reversed(state.titles):
             # a short title points back only a little way: 《宪法》 two
             # paragraphs after another country's constitution is not it
-            if state.paragraph - where > TITLE_LINK_REACH:
+            if len(key) <= SHORT_TITLE and state.paragraph - where > TITLE_LINK_REACH:
                 break
             if title != key and title.endswith(key):
                 match = entity_id
