@@ -41,6 +41,11 @@ def table_metadata(table: pa.Table, schema: pa.Schema, paths: list[Path],
         "dagster/column_schema": column_schema(schema),
         "preview": dg.MetadataValue.md(preview(table, preview_columns)),
     }
+    if "doc_id" in table.column_names and len(paths) > 1:
+        # One run can hold many partitions; Dagster records the same metadata on each, so say
+        # which rows belong to which document.
+        counts = table.column("doc_id").value_counts().to_pylist()
+        meta["rows_by_document"] = dg.MetadataValue.json({c["values"]: c["counts"] for c in counts})
     if len(paths) == 1:
         meta["path"] = dg.MetadataValue.path(str(paths[0]))
     else:
