@@ -387,6 +387,8 @@ def test_statistics_scale_to_a_thousand_documents(tables):
     (" A/74/759。", "A/74/759"),
     ("A/74/L.85/Add.1,", "A/74/L.85/Add.1"),
     ("72/278", "A/RES/72/278"),
+    ("S/RES/1325(2000)", "S/RES/1325(2000)"),
+    ("A/51/402）", "A/51/402"),
     ("A/RES/72/278", "A/RES/72/278"),
 ])
 def test_symbols_are_normalised_for_matching(raw, expected):

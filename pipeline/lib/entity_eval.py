@@ -23,6 +23,9 @@ from pipeline.schemas import ENTITY_TYPES
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_GOLD = REPO_ROOT / "tests" / "gold" / "entities_gold.json"
 DEFAULT_SEEDS = REPO_ROOT / "seeds"
+# Held-out gold: real UN texts the tagger was not developed on (../shared/samples, no sidecars).
+DEFAULT_HELDOUT_GOLD = REPO_ROOT / "tests" / "gold" / "entities_gold_heldout.json"
+DEFAULT_SAMPLES = REPO_ROOT.parent / "shared" / "samples"
 TARGET_TYPES = ("ORG", "GPE", "DOC", "LAW", "SDG", "DATE", "PERCENT")
 TARGET_F1 = 0.90
 TARGET_LINKING = 0.95
@@ -157,8 +160,11 @@ def load_gold(path: Path = DEFAULT_GOLD) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def tag_gold_documents(gold: dict, seeds_dir: Path = DEFAULT_SEEDS) -> tuple[list[dict], list[str]]:
+def tag_gold_documents(gold: dict, seeds_dir: Path = DEFAULT_SEEDS,
+                       samples_dir: Path = DEFAULT_SAMPLES) -> tuple[list[dict], list[str]]:
     """Run the text pipeline and the tagger on every document the gold covers.
+
+    A gold document's source_file is looked up in seeds_dir, then in samples_dir.
 
     Returns the entity rows and the gold para_ids the pipeline did not produce
     (those would make the gold silently unscoreable).
@@ -170,6 +176,8 @@ def tag_gold_documents(gold: dict, seeds_dir: Path = DEFAULT_SEEDS) -> tuple[lis
     missing: list[str] = []
     for document in gold["documents"]:
         path = Path(seeds_dir) / document["source_file"]
+        if not path.is_file():
+            path = Path(samples_dir) / document["source_file"]
         sidecar_path = sidecar_for(path)
         sidecar = read_sidecar(sidecar_path if sidecar_path.is_file() else None)
         processed = process_document(path.read_text(encoding="utf-8"), source_file=path.name,
@@ -184,17 +192,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Score the entity tagger on the gold sample.")
     parser.add_argument("--gold", type=Path, default=DEFAULT_GOLD)
     parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS)
+    parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES,
+                        help="where source files not found in --seeds are looked up")
+    parser.add_argument("--heldout", action="store_true",
+                        help=f"score the held-out gold ({DEFAULT_HELDOUT_GOLD.name}) instead of --gold")
+    parser.add_argument("--max-errors", type=int, default=40)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     args = parser.parse_args(argv)
-    gold = load_gold(args.gold)
-    rows, missing = tag_gold_documents(gold, args.seeds)
+    gold = load_gold(DEFAULT_HELDOUT_GOLD if args.heldout else args.gold)
+    rows, missing = tag_gold_documents(gold, args.seeds, args.samples)
     result = evaluate(rows, gold)
     result["missing_para_ids"] = missing
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(format_report(result))
+        print(format_report(result, max_errors=args.max_errors))
         if missing:
             print("\ngold paragraphs the pipeline did not produce: " + ", ".join(missing))
     if missing or (args.strict and meets_targets(result)):

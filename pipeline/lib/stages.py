@@ -23,7 +23,7 @@ from pipeline.lib.ingest import DEFAULT_MAX_BYTES, Rejected, Source, decode_byte
 from pipeline.lib.sentences import split_sentences
 from pipeline.lib.storage import to_arrow, write_parquet
 from pipeline.lib.structure import parse
-from pipeline.lib.tokens import tokenize
+from pipeline.lib.tokens import tokenize_columns
 
 RAW = pa.schema([
     ("doc_id", pa.string()), ("source_file", pa.string()), ("source_sha256", pa.string()),
@@ -168,10 +168,13 @@ def sentences_stage(data_dir: Path, doc_id: str) -> StageResult:
     return StageResult(table, _write(data_dir, "sentences", doc_id, table, ["seq"]))
 
 
-def tokens_stage(data_dir: Path, doc_id: str) -> StageResult:
-    sentences = read_work(data_dir, "sentences", doc_id).to_pylist()
-    rows = attach_doc_id(tokenize(_clean_text(data_dir, doc_id), sentences), doc_id)
-    table = to_arrow(rows, schemas.TOKENS)
+def tokens_stage(data_dir: Path, doc_id: str, backend: str | None = None) -> StageResult:
+    """Tokens of one document; `backend` None means the configured one (see lib/tokens.py)."""
+    sentences = read_work(data_dir, "sentences", doc_id).select(["sent_id", "char_start", "char_end"]).to_pylist()
+    columns = tokenize_columns(_clean_text(data_dir, doc_id), sentences, backend)
+    # Built column by column: one dict per token would cost more than a fast tokenizer does.
+    columns = {"doc_id": pa.array([doc_id] * len(columns["seq"]), pa.string()), **columns}
+    table = to_arrow(pa.table(columns), schemas.TOKENS)
     return StageResult(table, _write(data_dir, "tokens", doc_id, table, ["char_start", "seq"]))
 
 

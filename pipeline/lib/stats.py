@@ -458,7 +458,10 @@ def cooccurrence(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
 
 
 def _normalise_symbol(expr: pl.Expr) -> pl.Expr:
-    symbol = expr.str.replace_all(r"\s+", "").str.strip_chars_end(".,;:。，；：)）]")
+    symbol = expr.str.replace_all(r"\s+", "").str.strip_chars_end(".,;:。，；：")
+    # S/RES/1325(2000) keeps its parenthesis; a stray one closing the sentence goes.
+    symbol = (pl.when(symbol.str.contains(r"[)）]$") & ~symbol.str.contains(r"[(（]"))
+              .then(symbol.str.strip_chars_end(")）")).otherwise(symbol))
     # A bare resolution number (72/278) is a General Assembly resolution.
     return pl.when(symbol.str.contains(r"^\d{1,3}/\d{1,4}$")).then("A/RES/" + symbol).otherwise(symbol)
 

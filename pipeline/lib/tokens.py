@@ -1,21 +1,40 @@
-"""Tokens and part-of-speech tags from jieba, with the corpus's proper names in a user dictionary.
+"""Tokens and part-of-speech tags, with the corpus's proper names in a user dictionary.
 
-The tokenizer is built once per process (loading jieba's dictionary costs about
-0.2 s and 150 MiB) and reused for every document.
+Two backends run the same dictionary and algorithm:
+
+- `jieba` (jieba.posseg): the reference and the default;
+- `rjieba` (the jieba-rs binding): opt-in, about 25 times faster; its tags agree with
+  jieba.posseg on about 99.8% of token spans (tests/test_tokenizer_backends.py holds a floor).
+
+The backend is chosen by the `backend` argument, else by `set_backend()`, else by the
+environment variable UNPARL_TOKENIZER, else jieba. Each tokenizer is built once per process
+(jieba's dictionary costs about 0.2 s and 150 MiB) and reused for every document; the user
+dictionary is applied to both through `add_word`.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from importlib import resources
+from importlib import metadata, resources
 
 import jieba
 import jieba.posseg
 
 jieba.setLogLevel(logging.WARNING)
 _lock = threading.Lock()
+
+BACKENDS = ("jieba", "rjieba")
+DEFAULT_BACKEND = "jieba"
+ENV_VAR = "UNPARL_TOKENIZER"
+_chosen: str | None = None
+
+
+class UnknownBackend(ValueError):
+    pass
 
 
 def _userdict_lines() -> list[tuple[str, int, str]]:
@@ -35,6 +54,25 @@ def userdict_version() -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:12]
 
 
+def _check(name: str) -> str:
+    name = (name or DEFAULT_BACKEND).strip().lower()
+    if name not in BACKENDS:
+        raise UnknownBackend(f"unknown tokenizer backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    return name
+
+
+def set_backend(name: str | None) -> None:
+    """Choose the process's backend (None: back to UNPARL_TOKENIZER or the default)."""
+    global _chosen
+    _chosen = _check(name) if name else None
+
+
+def current_backend(backend: str | None = None) -> str:
+    if backend:
+        return _check(backend)
+    return _check(_chosen or os.environ.get(ENV_VAR) or DEFAULT_BACKEND)
+
+
 @lru_cache(maxsize=1)
 def pos_tokenizer() -> jieba.posseg.POSTokenizer:
     with _lock:
@@ -46,29 +84,80 @@ def pos_tokenizer() -> jieba.posseg.POSTokenizer:
         return tokenizer
 
 
-def backend_name() -> str:
-    return f"jieba {jieba.__version__}"
+@lru_cache(maxsize=1)
+def _rjieba():
+    try:
+        import rjieba
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise UnknownBackend("the rjieba backend needs the 'rjieba' package (pip install rjieba)") from exc
+    with _lock:
+        tokenizer = rjieba.Jieba()
+        for word, freq, tag in _userdict_lines():
+            tokenizer.add_word(word, freq, tag)
+        return tokenizer
 
 
-def tokenize(clean_text: str, sentences: list[dict]) -> list[dict]:
-    """Tokens of every sentence, white space dropped, offsets into clean_text."""
-    tokenizer = pos_tokenizer()
-    rows: list[dict] = []
+def tagger(backend: str | None = None) -> Callable[[str], Iterable[tuple[str, str]]]:
+    """text → (word, tag) pairs covering the text, from the chosen backend (built on first use)."""
+    name = current_backend(backend)
+    if name == "rjieba":
+        return _rjieba().tag
+    cut = pos_tokenizer().cut
+    return lambda text: ((p.word, p.flag) for p in cut(text))
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def backend_name(backend: str | None = None) -> str:
+    """The backend in use with its version, e.g. 'jieba 0.42.1' (for the manifest and data card)."""
+    name = current_backend(backend)
+    return f"{name} {jieba.__version__ if name == 'jieba' else _version(name)}"
+
+
+def tokenize_columns(clean_text: str, sentences: list[dict], backend: str | None = None) -> dict[str, list]:
+    """Tokens of every sentence as columns (sent_id, seq, text, pos, char_start, char_end),
+    white space dropped, offsets into clean_text."""
+    tag = tagger(backend)
+    sent_ids: list[str] = []
+    seqs: list[int] = []
+    words: list[str] = []
+    flags: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for sent in sentences:
         start = sent["char_start"]
         text = clean_text[start:sent["char_end"]]
+        sent_id = sent["sent_id"]
         pos = 0
         seq = 0
-        for word, flag in tokenizer.cut(text):
-            at = text.find(word, pos)
-            if at < 0:  # jieba returned something not in the text: skip it rather than lie
-                continue
+        for word, flag in tag(text):
+            if text.startswith(word, pos):
+                at = pos
+            else:
+                at = text.find(word, pos)
+                if at < 0:  # the tokenizer returned something not in the text: skip it rather than lie
+                    continue
             pos = at + len(word)
-            if not word.strip():
+            if word.isspace() or not word:
                 continue
-            rows.append({
-                "sent_id": sent["sent_id"], "seq": seq, "text": word, "pos": flag,
-                "char_start": start + at, "char_end": start + pos,
-            })
+            sent_ids.append(sent_id)
+            seqs.append(seq)
+            words.append(word)
+            flags.append(flag)
+            starts.append(start + at)
+            ends.append(start + pos)
             seq += 1
-    return rows
+    return {"sent_id": sent_ids, "seq": seqs, "text": words, "pos": flags,
+            "char_start": starts, "char_end": ends}
+
+
+def tokenize(clean_text: str, sentences: list[dict], backend: str | None = None) -> list[dict]:
+    """Tokens of every sentence, white space dropped, offsets into clean_text."""
+    columns = tokenize_columns(clean_text, sentences, backend)
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*columns.values())]

@@ -1,0 +1,1 @@
+"""Benchmarks of the unparl pipeline: `make bench` (python -m benchmarks.run)."""
