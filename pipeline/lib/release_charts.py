@@ -74,7 +74,8 @@ def _bar_chart(labels: list[str], values: list[int], title: str, xlabel: str, pa
             ax.barh(positions, values, color=COLOUR)
             ax.set_yticks(positions, labels)
             ax.invert_yaxis()  # largest on top, as a reader scans a ranking
-            ax.set_title(title)
+            # A figure title, left-aligned, so a long title never runs off the canvas.
+            fig.suptitle(title, x=0.01, ha="left")
             ax.set_xlabel(xlabel)
             ax.spines[["top", "right"]].set_visible(False)
             ax.xaxis.get_major_locator().set_params(integer=True)
@@ -84,7 +85,7 @@ def _bar_chart(labels: list[str], values: list[int], title: str, xlabel: str, pa
                 ax.text(0.5, 0.5, "（无数据 / no data）", ha="center", va="center", transform=ax.transAxes)
             fig.tight_layout()
             path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, format="png", metadata={"Software": None})
+            fig.savefig(path, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
         finally:
             plt.close(fig)
     return path
