@@ -276,6 +276,12 @@ def _boundaries(text: str, tokens: list[tuple[int, int]] | None) -> set[int]:
     return edges
 
 
+# Gazetteer names that are also common head nouns: a name only when no word
+# qualifies them, i.e. at the start or after punctuation or a function word.
+HEAD_NOUN_NAMES = frozenset({"秘书处"})
+FREE_LEFT = set("在和及与或向由对经并同从为请将把以于至使让") | set("，。；、：“‘（( \n")
+
+
 def _gazetteer_candidates(text: str, edges: set[int],
                           noun_ends: set[int] | None = None) -> list[Candidate]:
     gaz = load_gazetteer()
@@ -292,6 +298,10 @@ def _gazetteer_candidates(text: str, edges: set[int],
                 # adjective is the head of a compound, not the organ
                 if type_ == "ORG" and noun_ends and start in noun_ends:
                     continue
+            if key in HEAD_NOUN_NAMES and start > 0 and text[start - 1] not in FREE_LEFT:
+                # 秘书处 alone is the UN Secretariat; 国民议会秘书处, 联合秘书处,
+                # 《公约》秘书处 are other secretariats
+                continue
             if type_ == "LAW" and len(normalise_name(key)) <= 4:
                 # 宪章, 行动纲要: short titles are titles only inside 《》
                 continue
@@ -433,6 +443,9 @@ DATE_FULL_RE = re.compile(YEAR + r"\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 DATE_MONTH_RE = re.compile(YEAR + r"\s*年\s*(\d{1,2})\s*月")
 DATE_YEAR_RE = re.compile(YEAR + r"\s*年(?!\s*\d{0,2}\s*[届期次]|代)")
 DATE_CN_YEAR_RE = re.compile(r"([〇零一二三四五六七八九]{4})\s*年")
+# 一九四二年一月一日, 二〇一九年十二月: older texts (the Charter) write whole dates in Han numerals
+DATE_CN_FULL_RE = re.compile(r"([〇零一二三四五六七八九]{4})\s*年\s*(十[一二]?|[一二三四五六七八九])\s*月"
+                             r"(?:\s*(三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])\s*日)?")
 DATE_RANGE_RE = re.compile(YEAR + r"\s*[-–—]\s*(1[5-9]\d\d|20\d\d)(?:\s*年(?!度))?"
                            r"(?=\s*(?:年|两年期|三年期|四年期|年度|期间|[，。、；)）]))")
 DATE_RANGE_YEAR_RE = re.compile(YEAR + r"\s*[-–—]\s*(1[5-9]\d\d|20\d\d)\s*年")
@@ -464,6 +477,12 @@ def _date_candidates(text: str) -> list[Candidate]:
         year = parse_number(m.group(1))
         if year and 1500 <= year <= 2100:
             found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern", str(year)))
+    for m in DATE_CN_FULL_RE.finditer(text):
+        year, month = parse_number(m.group(1)), parse_number(m.group(2))
+        day = parse_number(m.group(3)) if m.group(3) else None
+        if year and 1500 <= year <= 2100 and month and _valid_month_day(month, day):
+            value = f"{year}-{month:02d}" + (f"-{day:02d}" if day else "")
+            found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern", value))
     for regex in (DATE_RANGE_RE, DATE_RANGE_YEAR_RE):
         for m in regex.finditer(text):
             if int(m.group(1)) < int(m.group(2)):
