@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -30,9 +29,14 @@ def _summary(data_dir: Path, report) -> str:
             lines.append(f"  {row['symbol'] or row['doc_id']:<16} {str(row['doc_type'] or ''):<11}"
                          f" paragraphs {row['n_paragraphs']:>4}  sentences {row['n_sentences']:>4}"
                          f"  tokens {row['n_tokens']:>6}")
-        notes = json.loads((path / "manifest.json").read_text("utf-8")).get("notes") or []
+        from pipeline.lib.provenance import release_notes
+
+        notes = release_notes(pq.read_table(path / "documents.parquet", columns=["doc_id", "symbol", "warnings"]),
+                              pq.read_table(path / "quarantine.parquet"))
         for note in notes[:10]:
             lines.append(f"  note: {note}")
+        if len(notes) > 10:
+            lines.append(f"  … {len(notes) - 10} more notes in the release's README.md")
     return "\n".join(lines)
 
 

@@ -30,7 +30,7 @@ def sentences_of(text: str) -> list[str]:
     ("约 1.5 亿美元。", ["约 1.5 亿美元。"]),
     ("12. 请秘书长提交报告。", ["12. 请秘书长提交报告。"]),
     # nor does the full-width full stop of a paragraph number
-    ("1．欢迎秘书长的报告。", ["1．欢迎秘书长的报告。"]),
+    pytest.param("1．欢迎秘书长的报告。", ["1．欢迎秘书长的报告。"], id="fullwidth-stop-of-paragraph-number"),
 ])
 def test_split_sentences(text, expected):
     assert sentences_of(text) == expected

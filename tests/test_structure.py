@@ -341,7 +341,8 @@ def test_charter_preamble_is_not_lost(charter):
     assert charter.paragraphs[-1]["text"] == "公历一千九百四十五年六月二十六日签订于金山市。"
 
 
-@pytest.mark.parametrize("title", ["组织", "职权", "投票", "程序"])
+@pytest.mark.parametrize("title", [pytest.param("组织", id="composition"), pytest.param("职权", id="functions"),
+                                   pytest.param("投票", id="voting"), pytest.param("程序", id="procedure")])
 def test_charter_topic_headings_are_headings_not_paragraphs(charter, title):
     """Chapter IV onwards groups its articles under short topic headings (组织 Composition, 职权
     Functions and Powers, 投票 Voting, 程序 Procedure); they head the articles that follow."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from pipeline.lib.clean import CN_NUMBERED, LETTER_HEADING, NUMBERED
+
 _END = re.compile(r"[。！？!?．｡]+[”’」』）)\]》〕】\"']*")
 
 
@@ -17,7 +19,9 @@ def split_sentences(clean_text: str, paragraphs: list[dict]) -> list[dict]:
     for para in paragraphs:
         start, end = para["char_start"], para["char_end"]
         text = clean_text[start:end]
-        cuts = [m.end() for m in _END.finditer(text)]
+        # A stop inside the paragraph's own label (1．, 一．) ends no sentence.
+        label = max((m.end() for p in (NUMBERED, CN_NUMBERED, LETTER_HEADING) if (m := p.match(text))), default=0)
+        cuts = [m.end() for m in _END.finditer(text) if m.start() >= label]
         if not cuts or cuts[-1] != len(text):
             cuts.append(len(text))
         begin = 0
