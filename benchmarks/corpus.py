@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-_BLOCKS = re.compile(r"\n[ \t\u3000]*\n+")
+# Blank lines part blocks; so does a numbered line (some paragraphs lost their blank line).
+_BLOCKS = re.compile(r"\n[ \t\u3000]*\n+|\n(?=\d+\. )")
 _NUMBERED = re.compile(r"^(\d+)\. ")
 _HEADING = re.compile(r"^(?:[一二三四五六七八九十]+|[A-Z])\. ")
 _FOOTNOTE_BODY = re.compile(r"^[¹²³⁴⁵⁶⁷⁸⁹⁰]+ ")

@@ -106,4 +106,12 @@ def ensure_instance_home(default: Path) -> Path:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
+    # Two builds started at once on a new instance would both create its SQLite tables:
+    # create them under a lock, once.
+    import fcntl
+
+    with open(home / ".unparl-init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = dg.DagsterInstance.get()
+        instance.dispose()
     return home

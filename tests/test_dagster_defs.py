@@ -36,7 +36,7 @@ CHECKS = {
     "tokens": {"token_offsets"},
     "entities": {"entity_offsets", "entity_types_known", "entities_within_paragraphs"},
     "entity_catalog": {"entity_ids_unique"},
-    "release": {"checksums_match", "tables_in_datapackage", "counts_agree"},
+    "release": {"checksums_match", "tables_in_datapackage", "counts_agree", "ids_unique"},
 }
 
 

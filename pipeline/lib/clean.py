@@ -167,8 +167,10 @@ def _pieces(source: str) -> list[Piece]:
             continue
         offsets = offsets[lead : lead + len(text_stripped)]
         line = Piece(text_stripped, offsets, blank_before=blank_seen, indented=indented)
+        # Layout spaces go before the line is classified: "第 63 次\u3000全体会议" is a closing line.
+        _normalise_spaces(line)
         new_paragraph = (
-            current is None or starts_paragraph(text_stripped) or indented
+            current is None or starts_paragraph(line.text) or indented
             or is_heading_line(previous_line) or ORDINAL_HEADING.match(previous_line) is not None
             or FOOTNOTE.match(current.text) is not None
         )
@@ -177,9 +179,9 @@ def _pieces(source: str) -> list[Piece]:
             pieces.append(current)
         else:
             # A hard line break inside a paragraph: Chinese needs no space, Latin words do.
-            sep = " " if _latin(current.text[-1]) and _latin(text_stripped[0]) else ""
+            sep = " " if _latin(current.text[-1]) and _latin(line.text[0]) else ""
             current.append(line, sep, end)
-        previous_line = text_stripped
+        previous_line = line.text
         blank_seen = False
     return pieces
 

@@ -35,6 +35,17 @@ _MAGIC = (
     (b"\x1f\x8b", "a gzip archive"), (b"\xd0\xcf\x11\xe0", "an old Office file"),
     (b"\x7fELF", "an executable"), (b"PAR1", "a Parquet file"),
 )
+# Encodings detection chooses among, after BOMs and strict UTF-8. The corpus is Chinese: on a tie
+# (a short GB18030 text also decodes as EUC-KR, a short Big5 one as Shift-JIS) Chinese wins.
+_DETECTED = ["gb18030", "big5", "utf_16", "shift_jis", "euc_kr", "cp1252"]
+_CHINESE = {"gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp950"}
+_MULTIBYTE = ("gb18030", "big5", "shift_jis", "euc_kr")
+# Below this many bytes, text that is not UTF-8 cannot be told from another encoding or from noise.
+MIN_DETECT_BYTES = 16
+MAX_SIDECAR_BYTES = 1024 * 1024
+_ISO_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
+# Invisible characters cleaning drops: a file of nothing else is empty.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SIDECAR_TYPES: dict[str, type | tuple[type, ...]] = {
     "symbol": str, "doc_type": str, "title": str, "session": int, "agenda_item": str,
     "date": str, "resolution_number": str, "plenary_meeting": int, "draft_symbols": list,
@@ -129,13 +140,19 @@ def scan_sources(folder: Path) -> list[Source]:
     return sources
 
 
-def read_sidecar(path: Path | None) -> dict:
+def read_sidecar(path: Path | None, *, max_bytes: int = MAX_SIDECAR_BYTES) -> dict:
     """The declared metadata; raises Rejected when it is not a JSON object of known fields."""
     if path is None:
         return {}
     try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise Rejected("bad_sidecar", f"{path.name}: cannot be read ({exc.strerror})") from exc
+    if size > max_bytes:
+        raise Rejected("bad_sidecar", f"{path.name}: {size:,} bytes is over the sidecar limit of {max_bytes:,} bytes")
+    try:
         value = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Rejected("bad_sidecar", f"{path.name}: not valid UTF-8 JSON ({exc})") from exc
     if not isinstance(value, dict):
         raise Rejected("bad_sidecar", f"{path.name}: must hold a JSON object, not {type(value).__name__}")
@@ -152,6 +169,9 @@ def read_sidecar(path: Path | None) -> dict:
                            f"not {type(val).__name__}")
         if key == "draft_symbols" and not all(isinstance(s, str) for s in val):
             raise Rejected("bad_sidecar", f"{path.name}: 'draft_symbols' must be a list of strings")
+        if key == "date" and not _ISO_DATE.match(val):
+            raise Rejected("bad_sidecar", f"{path.name}: 'date' must be an ISO 8601 date "
+                           f"(YYYY-MM-DD or YYYY-MM), not {val!r}")
     return {k: v for k, v in value.items() if k in METADATA_FIELDS or k in ("language", "source", "notes")}
 
 
@@ -182,18 +202,64 @@ def decode_bytes(data: bytes, *, name: str = "", max_bytes: int = DEFAULT_MAX_BY
         utf8_error = exc
     if b"\x00" in data[:4096]:
         raise Rejected("binary", f"{label}the file holds NUL bytes and no byte-order mark: binary, not text")
-    best = from_bytes(data, cp_isolation=["gb18030", "big5", "utf_16", "shift_jis", "euc_kr", "cp1252"]).best()
-    if best is None:
+    if len(data) < MIN_DETECT_BYTES:
+        raise Rejected("undecodable", f"{label}not UTF-8, and {len(data)} bytes are too few to tell "
+                       "its encoding: save it as UTF-8")
+    detected = _detect(data)
+    if detected is None:
+        _reject_if_truncated(data, label)
         raise Rejected("undecodable", f"{label}not text in any supported encoding "
                        f"(not UTF-8: {utf8_error.reason} at byte {utf8_error.start})")
-    encoding = best.encoding
-    if encoding in ("gb2312", "gbk"):
-        encoding = "gb18030"  # a superset: decodes everything the narrower guesses do
-    text = data.decode(encoding)
-    decoded = Decoded(text, encoding, round(1.0 - float(best.chaos), 4))
+    encoding, confidence = detected
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:  # detection looks at samples of a large file, decoding at all of it
+        _reject_if_truncated(data, label)
+        raise Rejected("undecodable", f"{label}looks like {encoding}, but byte {exc.start} is not "
+                       f"{encoding}: {exc.reason}") from exc
+    decoded = Decoded(text, encoding, confidence)
     if encoding in ("big5", "big5hkscs", "cp950"):
         decoded.warnings.append("traditional characters (Big5): kept as they are")
     return _checked(decoded, label)
+
+
+def _detect(data: bytes) -> tuple[str, float] | None:
+    """charset-normalizer's choice (Chinese on a tie) and its confidence, 1 - chaos."""
+    matches = list(from_bytes(data, cp_isolation=_DETECTED))
+    if matches:
+        best = min(matches, key=lambda m: (round(float(m.chaos), 3), m.encoding not in _CHINESE,
+                                           -float(m.coherence)))
+        encoding = "gb18030" if best.encoding in ("gb2312", "gbk") else best.encoding  # the superset
+        return encoding, round(1.0 - float(best.chaos), 4)
+    # Zero-width characters and soft hyphens look like noise to the detector: when a Chinese
+    # encoding decodes the bytes strictly, let the detector judge the visible text alone.
+    for encoding in ("gb18030", "big5"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        visible = text.translate(_INVISIBLE)
+        if visible == text or not visible.strip():
+            continue
+        again = _detect(visible.encode(encoding))
+        if again is not None and again[0] == encoding:
+            return again
+    return None
+
+
+def _reject_if_truncated(data: bytes, label: str) -> None:
+    """Raise 'truncated' when the bytes are text in a multibyte encoding but for a last,
+    incomplete character (a file cut off while it was copied or downloaded)."""
+    for encoding in _MULTIBYTE:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            decoder.decode(data, final=False)
+        except UnicodeDecodeError:
+            continue
+        pending = len(decoder.getstate()[0])
+        if pending and from_bytes(data[:-pending], cp_isolation=[encoding]).best() is not None:
+            raise Rejected("truncated", f"{label}{encoding} text cut off in the middle of a character "
+                           f"at byte {len(data) - pending}")
 
 
 def _checked(decoded: Decoded, label: str) -> Decoded:
@@ -201,8 +267,8 @@ def _checked(decoded: Decoded, label: str) -> Decoded:
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
     if controls > max(8, len(text) // 100):
         raise Rejected("binary", f"{label}{controls} control characters: binary, not text")
-    if not text.strip():
-        raise Rejected("empty", f"{label}the file holds only white space")
+    if not text.translate(_INVISIBLE).strip():
+        raise Rejected("empty", f"{label}the file holds only white space or invisible characters")
     if "\ufffd" in text:
         decoded.warnings.append("the text holds U+FFFD replacement characters from an earlier conversion")
     return decoded

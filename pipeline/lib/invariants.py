@@ -13,8 +13,12 @@ from pipeline.lib.structure import cn_to_int
 from pipeline.schemas import ENTITY_TYPES, PARAGRAPH_KINDS
 
 
-def unique(table: pa.Table, column: str) -> tuple[bool, dict]:
+def unique(table: pa.Table, column: str, within: str | None = None) -> tuple[bool, dict]:
+    """No value repeats (within each value of `within`, when given: ids are unique per
+    document in a stage, and across the corpus once the release assembles it)."""
     values = table.column(column).to_pylist()
+    if within is not None:
+        values = list(zip(table.column(within).to_pylist(), values))
     repeated = sorted(v for v, n in Counter(values).items() if n > 1)
     return not repeated, {"rows": len(values), "repeated": repeated[:20]}
 

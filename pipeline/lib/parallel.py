@@ -45,13 +45,19 @@ def resolve_workers(workers: int | None) -> int:
 
 
 def _init_worker(backend: str) -> None:
+    import pyarrow as pa
+
+    # One thread per worker: the pool already fills the cores.
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
     tokens.set_backend(backend)
     list(tokens.tagger()("预热。"))  # load the dictionary now, once for this worker
 
 
 def _run_stage(stage: str, data_dir: Path, key: str, options: dict):
     if stage == "raw":
-        return stages.ingest(Path(options["seeds_dir"]), data_dir, key, max_bytes=options["max_bytes"])
+        return stages.ingest(Path(options["seeds_dir"]), data_dir, key, max_bytes=options["max_bytes"],
+                             located=options.get("located"))
     if stage == "clean":
         return stages.clean_stage(data_dir, key)
     if stage == "structure":
@@ -116,7 +122,12 @@ def map_stage(stage: str, data_dir: Path, keys: Sequence[str], *, workers: int |
     """One stage over the documents `keys`: what the stage function returns, in key order."""
     options = _options(seeds_dir, max_bytes, backend)
     workers = resolve_workers(workers)
-    tasks = [(stage, Path(data_dir), key, options) for key in keys]
+    if stage == "raw" and seeds_dir is not None:
+        # One scan of the folder for the batch, each task carrying only its own file.
+        located = stages.locate_sources(Path(seeds_dir))
+        tasks = [(stage, Path(data_dir), key, {**options, "located": located.get(key)}) for key in keys]
+    else:
+        tasks = [(stage, Path(data_dir), key, options) for key in keys]
     if workers <= 1 or len(keys) < MIN_BATCH:
         return [_task(t) for t in tasks]
     return list(pool(workers, options["backend"]).map(_task, tasks, chunksize=_chunk(len(keys), workers)))

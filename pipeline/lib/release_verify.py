@@ -46,3 +46,16 @@ def counts_agree(release: Path) -> tuple[bool, dict]:
         if path.stem in summary and isinstance(summary[path.stem], int) and summary[path.stem] != rows:
             disagree[path.name] = {"file": rows, "statistics": summary[path.stem]}
     return not disagree, {"disagreements": disagree}
+
+
+def ids_unique(release: Path) -> tuple[bool, dict]:
+    """para_id and sent_id are unique across the whole corpus, entity_id across the catalog."""
+    repeated = {}
+    for table, column in (("paragraphs", "para_id"), ("sentences", "sent_id"), ("entity_catalog", "entity_id")):
+        values = pq.read_table(release / f"{table}.parquet", columns=[column]).column(column).to_pylist()
+        seen, twice = set(), set()
+        for value in values:
+            (twice if value in seen else seen).add(value)
+        if twice:
+            repeated[column] = sorted(twice)[:20]
+    return not repeated, {"repeated": repeated}

@@ -22,7 +22,7 @@ from pipeline.lib.document import attach_doc_id, document_row
 from pipeline.lib.ingest import DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, read_sidecar, scan_sources
 from pipeline.lib.sentences import split_sentences
 from pipeline.lib.storage import to_arrow, write_parquet
-from pipeline.lib.structure import parse
+from pipeline.lib.structure import SHARED_SYMBOL_WARNING, citation_prefix, parse, shared_symbol_warning
 from pipeline.lib.tokens import tokenize_columns
 
 RAW = pa.schema([
@@ -77,16 +77,27 @@ def _write(data_dir: Path, stage: str, doc_id: str, table: pa.Table, sort_by: li
     return path
 
 
-def find_source(seeds_dir: Path, doc_id: str) -> tuple[Source, list[Source]]:
+def locate_sources(seeds_dir: Path) -> dict[str, tuple[Source, Source | None]]:
+    """Every document's source and, when another file holds the same bytes under an earlier
+    name, that twin. One scan of the folder serves a whole batch."""
     sources = scan_sources(seeds_dir)
-    for source in sources:
-        if source.doc_id == doc_id:
-            return source, sources
-    raise FileNotFoundError(f"no file in {seeds_dir} has document id {doc_id!r} (deleted or renamed?)")
+    first_by_hash: dict[str, Source] = {}
+    located = {}
+    for source in sorted(sources, key=lambda s: s.path.name):
+        twin = first_by_hash.setdefault(source.sha256, source)
+        located[source.doc_id] = (source, twin if twin is not source else None)
+    return located
 
 
-def ingest(seeds_dir: Path, data_dir: Path, doc_id: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> StageResult:
-    source, everything = find_source(seeds_dir, doc_id)
+def ingest(seeds_dir: Path, data_dir: Path, doc_id: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
+           located: tuple[Source, Source | None] | None = None) -> StageResult:
+    """Read and decode one document; `located` (from locate_sources) spares a folder scan."""
+    if located is None:
+        found = locate_sources(seeds_dir).get(doc_id)
+        if found is None:
+            raise FileNotFoundError(f"no file in {seeds_dir} has document id {doc_id!r} (deleted or renamed?)")
+        located = found
+    source, twin = located
     row = {
         "doc_id": doc_id, "source_file": source.path.name, "source_sha256": source.sha256,
         "source_bytes": source.size, "sidecar_file": source.sidecar.name if source.sidecar else None,
@@ -96,17 +107,21 @@ def ingest(seeds_dir: Path, data_dir: Path, doc_id: str, *, max_bytes: int = DEF
         "reason": None, "detail": None,
     }
     try:
-        twin = next((s for s in everything if s.sha256 == source.sha256 and s.path.name < source.path.name), None)
+        # The file itself first (its size before its bytes are read), then its twin, then its sidecar.
+        if source.size > max_bytes:
+            raise Rejected("too_large", f"{source.path.name}: {source.size:,} bytes is over the limit of "
+                           f"{max_bytes:,} bytes (UNPARL_MAX_BYTES)")
+        decoded = decode_bytes(source.path.read_bytes(), name=source.path.name, max_bytes=max_bytes)
         if twin is not None:
             raise Rejected("duplicate", f"{source.path.name}: same bytes as {twin.path.name}, "
                            f"which is processed as document {twin.doc_id}")
         sidecar = read_sidecar(source.sidecar)
-        decoded = decode_bytes(source.path.read_bytes(), name=source.path.name, max_bytes=max_bytes)
         row.update(sidecar=json.dumps(sidecar, ensure_ascii=False, sort_keys=True),
                    encoding=decoded.encoding, encoding_confidence=decoded.confidence,
                    text=decoded.text, warnings=decoded.warnings)
     except Rejected as exc:
-        row.update(status="quarantined", reason=exc.reason, detail=exc.detail, warnings=[exc.detail])
+        row.update(status="quarantined", reason=exc.reason, detail=exc.detail,
+                   warnings=[f"quarantined ({exc.reason}): {exc.detail}"])
     table = pa.Table.from_pylist([row], schema=RAW)
     path = _write(data_dir, "raw", doc_id, table)
     return StageResult(table, path, list(row["warnings"]), quarantined=row["status"] != "ok")
@@ -192,15 +207,68 @@ def entities_stage(data_dir: Path, doc_id: str) -> StageResult:
     return StageResult(table, _write(data_dir, "entities", doc_id, table, ["char_start", "char_end", "entity_id"]))
 
 
+# --- symbols two documents claim ----------------------------------------------------------
+#
+# A para_id reads like the UN's citation (A/74/759:p19). When two files claim the same symbol
+# (two versions of one report, a sidecar copied by mistake), the document first in doc_id order
+# keeps the plain symbol and every other cites as `A/74/759@<doc_id>:p19`, with a warning.
+# Two documents may claim one symbol. Each document's own stages cite by its symbol; when the
+# corpus is assembled for a release, the first document in doc_id order keeps the symbol and the
+# others cite as `symbol@doc_id`, so a release never depends on the order documents arrived in
+# and no stage of one document reads another's files.
+
+def _with_prefix(values: list, old: str, new: str) -> list:
+    def one(value):
+        if isinstance(value, list):
+            return [one(v) for v in value]
+        if isinstance(value, str) and value.startswith(old + ":"):
+            return new + value[len(old):]
+        return value
+    return [one(v) for v in values]
+
+
+_ID_COLUMNS = {"paragraphs": ("para_id", "footnote_refs", "cited_by"), "sentences": ("para_id", "sent_id"),
+               "tokens": ("sent_id",), "entities": ("para_id", "sent_id")}
+
+
+def _cite_as(tables: dict[str, pa.Table], doc_id: str, cite: str, cited: dict[str, str]) -> str | None:
+    """Make the document's ids start with the prefix the corpus rule gives it; returns the
+    warning to record when that prefix is not its plain symbol."""
+    doc = tables["documents"].to_pylist()[0]
+    base = doc["symbol"] or doc_id
+    paragraphs = tables["paragraphs"].column("para_id").to_pylist()
+    current = paragraphs[0].rsplit(":", 1)[0] if paragraphs else cite
+    if current != cite:
+        for name, columns in _ID_COLUMNS.items():
+            table = tables[name]
+            for column in columns:
+                i = table.schema.get_field_index(column)
+                values = _with_prefix(table.column(column).to_pylist(), current, cite)
+                table = table.set_column(i, table.schema.field(column), pa.array(values, table.schema.field(column).type))
+            tables[name] = table
+    warning = shared_symbol_warning(base, cite, cited.get(base)) if cite != base else None
+    warnings = [w for w in (doc["warnings"] or []) if not w.startswith(SHARED_SYMBOL_WARNING)]
+    warnings += [warning] if warning else []
+    if warnings != (doc["warnings"] or []):
+        docs = tables["documents"]
+        i = docs.schema.get_field_index("warnings")
+        tables["documents"] = docs.set_column(i, docs.schema.field("warnings"),
+                                              pa.array([warnings], docs.schema.field("warnings").type))
+    return warning
+
+
 def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Table], list[str]]:
     """The release tables for the given documents, read from the work folder.
 
     Counts in `documents` are filled here from the other tables. A document whose work
     files are missing (its run failed) is left out with a warning, never half-included.
+    Ids are unique across the corpus: of documents that claim one symbol, the first in
+    doc_id order cites by it and the others as `symbol@doc_id`.
     """
     parts: dict[str, list[pa.Table]] = {n: [] for n in ("documents", "paragraphs", "sentences", "tokens", "entities")}
     quarantine: list[dict] = []
     warnings: list[str] = []
+    cited: dict[str, str] = {}  # citation prefix -> the document citing by it
     for doc_id in sorted(doc_ids):
         try:
             raw = _raw(data_dir, doc_id)
@@ -219,6 +287,12 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
             doc = doc.set_column(doc.schema.get_field_index(name), doc.schema.field(name),
                                  pa.array([value], pa.int64()))
         tables["documents"] = doc
+        base = doc.column("symbol")[0].as_py() or doc_id
+        cite = citation_prefix(base, doc_id, cited)
+        while cite in cited:  # a symbol that itself reads like "X@doc"
+            cite = f"{cite}@{doc_id}"
+        _cite_as(tables, doc_id, cite, cited)
+        cited[cite] = doc_id
         for name, table in tables.items():
             parts[name].append(table)
     result = {}

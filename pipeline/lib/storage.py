@@ -102,7 +102,8 @@ def write_parquet(
     os.close(fd)
     try:
         pq.write_table(
-            table, tmp, compression="zstd", compression_level=9,
+            # zstd's default level: higher levels cost far more time than they save bytes here.
+            table, tmp, compression="zstd",
             write_statistics=True, use_dictionary=True, store_schema=True,
         )
         with open(tmp, "rb") as f:

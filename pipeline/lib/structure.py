@@ -10,6 +10,7 @@ none of these still gets its paragraphs, split where the source has blank lines.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -172,6 +173,27 @@ def _markers(text: str) -> list[str]:
     return ["".join(str(SUPERSCRIPTS.index(c)) for c in m.group(0)) for m in _MARKER_RUN.finditer(text)]
 
 
+# The warning that marks a document whose ids were qualified because another claims its symbol.
+SHARED_SYMBOL_WARNING = "symbol also claimed by another document"
+
+
+def citation_prefix(symbol: str | None, doc_id: str, claimed: Collection[str] = ()) -> str:
+    """What a document's para_ids start with: its symbol, or its doc_id when it has none.
+
+    When another document of the corpus already cites by the same symbol (two files
+    claim A/74/759), this one cites as `A/74/759@<doc_id>`, so ids stay unique and
+    still say which symbol the text claims.
+    """
+    cite = symbol or doc_id
+    return f"{cite}@{doc_id}" if cite in claimed else cite
+
+
+def shared_symbol_warning(base: str, cite: str, claimed_by: str | None) -> str:
+    by = f"document {claimed_by}" if claimed_by else "another document"
+    return (f"{SHARED_SYMBOL_WARNING}: {base} is also the symbol of {by}, which cites by it; "
+            f"this document's ids read {cite}:…")
+
+
 def parse(cleaned: Cleaned, *, doc_id: str, sidecar: dict | None = None) -> Structure:
     sidecar = sidecar or {}
     warnings: list[str] = []
@@ -190,14 +212,13 @@ def parse(cleaned: Cleaned, *, doc_id: str, sidecar: dict | None = None) -> Stru
     for key in METADATA_FIELDS:
         if key in sidecar and sidecar[key] is not None:
             declared = sidecar[key]
-            if key in found and found[key] != declared:
+            if key in found and found[key] == declared:
+                continue  # the sidecar repeats what the text says: the text is the source
+            if key in found:
                 warnings.append(f"declared {key} {declared!r} (sidecar) differs from the text's "
                                 f"{found[key]!r}; the declared value is used")
             metadata[key] = declared
             provenance[key] = "sidecar"
-    if "symbol" in sidecar and symbol_in_text is not None and prov.get("symbol") == "inferred":
-        # The text printed a number, not a symbol: keep what it implies, marked as such.
-        pass
     is_resolution = metadata.get("doc_type") in ("resolution", "decision")
     cite = metadata.get("symbol") or doc_id
 
@@ -249,6 +270,17 @@ def parse(cleaned: Cleaned, *, doc_id: str, sidecar: dict | None = None) -> Stru
                 key = {"章": "ch", "编": "part", "篇": "part", "部分": "part", "节": "sec"}[unit]
                 add(piece, "heading", f"{key}{n}")
             continue
+        if (m := CN_NUMBERED.match(text)) and (piece.indented or state["article"] is not None):
+            # Inside an article, 一、二、 number its paragraphs, however short.
+            n = cn_to_int(m.group(1))
+            prefix = f"art{state['article']}." if state["article"] is not None else ""
+            state.update(number=m.group(1), parent=f"{prefix}p{n}", after=1)
+            add(piece, "numbered", f"{prefix}p{n}", m.group(1))
+            continue
+        if _is_topic_heading(text, texts[i + 1] if i + 1 < len(texts) else None):
+            state.update(heading=text, number=None, parent=None, after=0)
+            add(piece, "heading", f"h{next_count('h')}")
+            continue
         if is_heading_line(text):
             m = CN_NUMBERED.match(text)
             if m:
@@ -274,12 +306,6 @@ def parse(cleaned: Cleaned, *, doc_id: str, sidecar: dict | None = None) -> Stru
             label = f"({m.group(1)})"
             parent = state["parent"] or (f"art{state['article']}" if state["article"] is not None else "")
             add(piece, "list_item", f"{parent}{label}", label)
-            continue
-        if (m := CN_NUMBERED.match(text)) and piece.indented:
-            n = cn_to_int(m.group(1))
-            prefix = f"art{state['article']}." if state["article"] is not None else ""
-            state.update(number=m.group(1), parent=f"{prefix}p{n}", after=1)
-            add(piece, "numbered", f"{prefix}p{n}", m.group(1))
             continue
         if is_resolution and state["phase"] == "preamble":
             add(piece, "preambular", f"pre{next_count('pre')}")
@@ -315,6 +341,18 @@ def parse(cleaned: Cleaned, *, doc_id: str, sidecar: dict | None = None) -> Stru
         if note["cited_by"] is None:
             warnings.append(f"{note['para_id']}: no marker in the text cites this footnote")
     return Structure(metadata, provenance, symbol_in_text, paragraphs, warnings)
+
+
+_PUNCTUATION = re.compile(r"[，。、；：！？,.;:!?（）()《》“”\"'\[\]]")
+
+
+def _is_topic_heading(text: str, following: str | None) -> bool:
+    """A short unpunctuated line standing over a heading or numbered paragraph (组织 over 第九条)."""
+    if len(text) > 12 or _PUNCTUATION.search(text) or following is None:
+        return False
+    if CLOSING_DATE.match(text) or PLENARY.match(text) or ADDRESSEE.match(text) or _DATE.search(text):
+        return False
+    return bool(ORDINAL_HEADING.match(following) or is_heading_line(following) or NUMBERED.match(following))
 
 
 def paragraphs_in_body(paragraphs: list[dict]) -> bool:

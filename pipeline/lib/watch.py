@@ -83,6 +83,12 @@ def plan(folder: Path, cursor: str | None, known_partitions: set[str],
             if doc_id not in known_partitions:
                 result.added.append(doc_id)
             continue
+        if before is None and doc_id in processed:
+            # Known from an earlier build: no need to wait, its bytes tell whether it changed.
+            key = _content_key(folder, obs.name)
+            if key == processed[doc_id]:
+                files[doc_id] = {"key": key, "size": obs.size, "mtime_ns": obs.mtime_ns, "name": obs.name}
+                continue
         if pending.get(doc_id) != obs.size:
             # First sight of this size: the file may still be growing; look again next tick.
             new_pending[doc_id] = obs.size

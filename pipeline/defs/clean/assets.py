@@ -7,7 +7,7 @@ from pipeline.defs.clean import checks
 from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
-from pipeline.lib import stages
+from pipeline.lib import parallel, stages
 
 
 @dg.asset(
@@ -17,7 +17,7 @@ from pipeline.lib import stages
                 "to the end, paragraphs cut by page breaks rejoined; a map back to source offsets.",
 )
 def clean_documents(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
-    results = [stages.clean_stage(settings.data_path, key) for key in context.partition_keys]
+    results = parallel.map_stage("clean", settings.data_path, context.partition_keys, workers=settings.workers)
     table = pa.concat_tables([r.table for r in results])
     pieces = {row["doc_id"]: json.loads(row["pieces"]) for row in table.select(["doc_id", "pieces"]).to_pylist()}
     joined = sum(p["joined_page_break"] for ps in pieces.values() for p in ps)

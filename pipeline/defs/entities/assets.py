@@ -7,7 +7,7 @@ from pipeline.defs.entities import checks
 from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
-from pipeline.lib import stages
+from pipeline.lib import parallel, stages
 from pipeline.lib.entities import build_catalog, gazetteer_version
 from pipeline.lib.storage import to_arrow, write_parquet
 
@@ -27,7 +27,7 @@ def _type_counts(table: pa.Table) -> dict:
 )
 def entities(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
     data = settings.data_path
-    results = [stages.entities_stage(data, key) for key in context.partition_keys]
+    results = parallel.map_stage("entities", data, context.partition_keys, workers=settings.workers)
     for key in context.partition_keys:
         stages.write_stamp(data, key)
     table = pa.concat_tables([r.table for r in results])

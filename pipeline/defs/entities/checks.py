@@ -18,11 +18,12 @@ CATALOG_SPECS = [
 
 
 def within_paragraphs(entities: pa.Table, paragraphs: pa.Table) -> tuple[bool, dict]:
-    spans = {p["para_id"]: (p["char_start"], p["char_end"])
-             for p in paragraphs.select(["para_id", "char_start", "char_end"]).to_pylist()}
-    bad = [e for e in entities.select(["para_id", "char_start", "char_end"]).to_pylist()
-           if e["para_id"] not in spans
-           or not (spans[e["para_id"]][0] <= e["char_start"] and e["char_end"] <= spans[e["para_id"]][1])]
+    columns = ["doc_id", "para_id", "char_start", "char_end"]
+    spans = {(p["doc_id"], p["para_id"]): (p["char_start"], p["char_end"])
+             for p in paragraphs.select(columns).to_pylist()}
+    bad = [e for e in entities.select(columns).to_pylist()
+           if (span := spans.get((e["doc_id"], e["para_id"]))) is None
+           or not (span[0] <= e["char_start"] and e["char_end"] <= span[1])]
     return not bad, {"outside": len(bad), "examples": bad[:5]}
 
 

@@ -5,7 +5,7 @@ from pipeline.defs.ingest import checks
 from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
-from pipeline.lib import stages
+from pipeline.lib import parallel, stages
 
 
 @dg.asset(
@@ -15,8 +15,8 @@ from pipeline.lib import stages
                 "size and sidecar; unreadable files are quarantined with a reason.",
 )
 def raw_documents(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
-    results = [stages.ingest(settings.seeds_path, settings.data_path, key, max_bytes=settings.max_bytes)
-               for key in context.partition_keys]
+    results = parallel.map_stage("raw", settings.data_path, context.partition_keys, workers=settings.workers,
+                                 seeds_dir=settings.seeds_path, max_bytes=settings.max_bytes)
     table = pa.concat_tables([r.table for r in results])
     quarantined = [f"{r.table['source_file'][0]}: {r.table['detail'][0]}" for r in results if r.quarantined]
     for line in quarantined:

@@ -13,10 +13,14 @@ from pipeline.lib.release import cut_release
 from pipeline.lib.stats import STATS_SCHEMAS
 from pipeline.lib.storage import read_parquet
 
+RELEASE_POOL = "unparl_release"
+
 
 @dg.asset(
     deps=["corpus_statistics"], group_name="publish", kinds={"python", "parquet", "json"}, owners=OWNERS,
     code_version="release-1", check_specs=checks.SPECS,
+    # One release cut at a time across runs and machines, when the instance limits this pool.
+    pool=RELEASE_POOL,
     description="An immutable, versioned release folder (Parquet, JSON Lines, manifest, Frictionless "
                 "data package, Croissant, data card, charts) and its archive; LATEST names it. "
                 "Nothing new is cut when the data equal LATEST's.",

@@ -9,6 +9,8 @@ SPECS = [
                       description="Every file's sha256 equals the manifest's, and every file is listed."),
     dg.AssetCheckSpec("tables_in_datapackage", asset="release", blocking=True,
                       description="Every Parquet table is described in datapackage.json."),
+    dg.AssetCheckSpec("ids_unique", asset="release", blocking=True,
+                      description="para_id, sent_id and entity_id are unique across the corpus."),
     dg.AssetCheckSpec("counts_agree", asset="release", blocking=True,
                       description="Row counts agree between the files, the manifest and statistics.json."),
 ]
@@ -19,6 +21,7 @@ def results(release: Path) -> list[dg.AssetCheckResult]:
         "checksums_match": release_verify.checksums_match(release),
         "tables_in_datapackage": release_verify.tables_in_datapackage(release),
         "counts_agree": release_verify.counts_agree(release),
+        "ids_unique": release_verify.ids_unique(release),
     }
     return [dg.AssetCheckResult(check_name=n, asset_key="release", passed=p, metadata=d)
             for n, (p, d) in outcomes.items()]

@@ -6,7 +6,7 @@ from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.defs.structure import checks
-from pipeline.lib import stages
+from pipeline.lib import parallel, stages
 
 
 @dg.multi_asset(
@@ -24,7 +24,7 @@ from pipeline.lib import stages
     partitions_def=documents_partitions, backfill_policy=batch_backfill, check_specs=checks.SPECS,
 )
 def structure(context: dg.AssetExecutionContext, settings: UnparlSettings):
-    results = [stages.structure_stage(settings.data_path, key) for key in context.partition_keys]
+    results = parallel.map_stage("structure", settings.data_path, context.partition_keys, workers=settings.workers)
     docs = pa.concat_tables([d.table for d, _ in results])
     paragraphs = pa.concat_tables([p.table for _, p in results])
     warnings = [w for d, _ in results for w in d.warnings]

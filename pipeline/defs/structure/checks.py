@@ -5,7 +5,7 @@ from pipeline.lib import invariants
 
 SPECS = [
     dg.AssetCheckSpec("para_ids_unique", asset="paragraphs", blocking=True,
-                      description="Every para_id is unique."),
+                      description="Every para_id is unique within its document (and, in the release, across the corpus)."),
     dg.AssetCheckSpec("paragraph_offsets", asset="paragraphs", blocking=True,
                       description="clean_text[char_start:char_end] == text for every paragraph."),
     dg.AssetCheckSpec("paragraph_kinds_known", asset="paragraphs", blocking=True,
@@ -19,7 +19,7 @@ SPECS = [
 
 def results(paragraphs: pa.Table, clean_texts: dict[str, str]) -> list[dg.AssetCheckResult]:
     outcomes = {
-        "para_ids_unique": invariants.unique(paragraphs, "para_id"),
+        "para_ids_unique": invariants.unique(paragraphs, "para_id", within="doc_id"),
         "paragraph_offsets": invariants.offsets_hold(paragraphs, clean_texts),
         "paragraph_kinds_known": invariants.paragraph_kinds_known(paragraphs),
         "numbers_contiguous": invariants.numbers_contiguous(paragraphs),

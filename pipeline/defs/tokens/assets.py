@@ -6,7 +6,7 @@ from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.defs.tokens import checks
-from pipeline.lib import stages
+from pipeline.lib import parallel, stages
 from pipeline.lib.tokens import backend_name, userdict_version
 
 
@@ -22,7 +22,7 @@ def _texts(settings: UnparlSettings, keys) -> dict[str, str]:
     description="Sentences split at 。！？ inside each paragraph, never across paragraphs.",
 )
 def sentences(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
-    results = [stages.sentences_stage(settings.data_path, key) for key in context.partition_keys]
+    results = parallel.map_stage("sentences", settings.data_path, context.partition_keys, workers=settings.workers)
     table = pa.concat_tables([r.table for r in results])
     meta = table_metadata(table, schemas.SENTENCES, [r.path for r in results], ["sent_id", "text"])
     return dg.MaterializeResult(metadata=meta, check_results=checks.sentence_results(
@@ -33,13 +33,15 @@ def sentences(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg
     deps=["sentences"], partitions_def=documents_partitions, backfill_policy=batch_backfill,
     group_name="tokens", kinds=KINDS | {"jieba"}, owners=OWNERS,
     code_version=f"tokens-1-{userdict_version()}", check_specs=checks.TOKEN_SPECS,
-    description="Tokens with part-of-speech tags from jieba (posseg), using a user dictionary of the "
+    description="Tokens with part-of-speech tags from jieba (posseg; jieba-rs when the tokenizer setting "
+                "or UNPARL_TOKENIZER says rjieba), using a user dictionary of the "
                 "corpus's proper names so they are not cut apart.",
 )
 def tokens(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
-    results = [stages.tokens_stage(settings.data_path, key) for key in context.partition_keys]
+    results = parallel.map_stage("tokens", settings.data_path, context.partition_keys, workers=settings.workers,
+                                 backend=settings.tokenizer_backend)
     table = pa.concat_tables([r.table for r in results])
     meta = table_metadata(table, schemas.TOKENS, [r.path for r in results], ["sent_id", "seq", "text", "pos"])
-    meta["backend"] = backend_name()
+    meta["backend"] = backend_name(settings.tokenizer_backend)
     return dg.MaterializeResult(metadata=meta, check_results=checks.token_results(
         table, _texts(settings, context.partition_keys)))

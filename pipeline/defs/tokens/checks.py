@@ -4,7 +4,7 @@ import pyarrow as pa
 from pipeline.lib import invariants
 
 SPECS = [
-    dg.AssetCheckSpec("sent_ids_unique", asset="sentences", blocking=True, description="Every sent_id is unique."),
+    dg.AssetCheckSpec("sent_ids_unique", asset="sentences", blocking=True, description="Every sent_id is unique within its document."),
     dg.AssetCheckSpec("sentence_offsets", asset="sentences", blocking=True,
                       description="clean_text[char_start:char_end] == text for every sentence."),
 ]
@@ -15,7 +15,7 @@ TOKEN_SPECS = [
 
 
 def sentence_results(sentences: pa.Table, texts: dict[str, str]) -> list[dg.AssetCheckResult]:
-    outcomes = {"sent_ids_unique": invariants.unique(sentences, "sent_id"),
+    outcomes = {"sent_ids_unique": invariants.unique(sentences, "sent_id", within="doc_id"),
                 "sentence_offsets": invariants.offsets_hold(sentences, texts)}
     return [dg.AssetCheckResult(check_name=n, asset_key="sentences", passed=p, metadata=d)
             for n, (p, d) in outcomes.items()]

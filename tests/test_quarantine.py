@@ -1,0 +1,328 @@
+"""Files that cannot be processed are set aside with a reason; every other document goes on.
+
+One corpus of good and bad files is built through Dagster (pipeline.build.build): the run
+succeeds, the quarantine table and the asset metadata name each bad file and its reason,
+duplicates are recorded, two files claiming one symbol keep distinct ids, and texts with no
+UN structure still get paragraphs, sentences, tokens and entities.
+"""
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import random
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.defs.resources import UnparlSettings
+from pipeline.lib import invariants, stages
+from pipeline.lib.ingest import DEFAULT_MAX_BYTES, scan_sources
+from conftest import LETTER, REPORT_FILE, sidecar_path
+
+REPORT = REPORT_FILE.read_text("utf-8")
+PRESS_RELEASE = (
+    "新闻稿\n\n"
+    "秘书长欢迎各国议会联盟关于性别平等的新报告\n\n"
+    "纽约，2020年9月4日——联合国秘书长今天欢迎各国议会联盟发布的报告，"
+    "并呼吁各国议会加快落实《2030年可持续发展议程》。\n\n"
+    "秘书长指出，妇女在议会中的比例仍然只有25%左右。他鼓励联合国开发计划署继续支持格鲁吉亚和乌克兰的议会。\n\n"
+    "详情请联系联合国新闻部。\n"
+)
+SIZE_LIMIT = 200_000  # bytes, for this corpus; the default is 20 MB
+
+
+def _zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("report.txt", REPORT)
+    return buffer.getvalue()
+
+
+def _not_text() -> bytes:
+    rng = random.Random(7)
+    return bytes(rng.randrange(0x80, 0x100) for _ in range(3000))  # no NULs, no structure
+
+
+BAD_FILES: dict[str, tuple[bytes, str | None, str]] = {
+    # name: (bytes, sidecar text or None, reason)
+    "empty.txt": (b"", None, "empty"),
+    "blank.txt": (" \r\n\t\n".encode() + "\u3000\u00a0\n".encode(), None, "empty"),
+    "invisible.txt": (codecs.BOM_UTF8 + "\u200b\u200d\n\ufeff".encode(), None, "empty"),
+    "photo.png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), None, "binary"),
+    "scan.pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", None, "binary"),
+    "report.zip": (_zip_bytes(), None, "binary"),
+    "noise.txt": (_not_text(), None, "undecodable"),
+    "cut_gb18030.txt": (REPORT.encode("gb18030")[:-1], None, "truncated"),
+    "cut_utf8.txt": (REPORT.encode("utf-8")[:-2], None, "truncated"),
+    "huge.txt": (("\n\n".join([REPORT] * 5)).encode(), None, "too_large"),
+    "bad_json.txt": ("1. 欢迎。".encode(), "{symbol: A/74/759", "bad_sidecar"),
+    "wrong_type.txt": ("1. 鼓励。".encode(), '{"session": "74"}', "bad_sidecar"),
+    "not_object.txt": ("1. 促请。".encode(), '["A/74/759"]', "bad_sidecar"),
+    "bad_date.txt": ("1. 请。".encode(), '{"date": "4 September 2020"}', "bad_sidecar"),
+    "zz_copy_of_report.txt": (REPORT.encode(), None, "duplicate"),
+}
+
+
+@dataclass
+class Corpus:
+    seeds: Path
+    data: Path
+    release: Path
+    report: object
+    instance: dg.DagsterInstance
+
+    def table(self, name: str) -> pa.Table:
+        return pq.read_table(self.release / f"{name}.parquet")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Corpus:
+    from pipeline.build import build
+
+    root = tmp_path_factory.mktemp("quarantine")
+    seeds, data = root / "seeds", root / "data"
+    seeds.mkdir()
+    (seeds / "000_report.txt").write_text(REPORT, "utf-8")
+    shutil.copy(sidecar_path(REPORT_FILE), seeds / "000_report.meta.json")
+    # Another version of the same report, claiming the same symbol in its sidecar.
+    (seeds / "001_report_again.txt").write_text(REPORT + "\n\n补充说明：本报告的更正版本。\n", "utf-8")
+    shutil.copy(sidecar_path(REPORT_FILE), seeds / "001_report_again.meta.json")
+    (seeds / "letter.txt").write_text(LETTER, "utf-8")
+    (seeds / "press_release.txt").write_text(PRESS_RELEASE, "utf-8")
+    for name, (data_bytes, sidecar, _) in BAD_FILES.items():
+        (seeds / name).write_bytes(data_bytes)
+        if sidecar is not None:
+            (seeds / name.replace(".txt", ".meta.json")).write_text(sidecar, "utf-8")
+    # Two workers: with this many documents the stages run on the process pool, as in production.
+    settings = UnparlSettings(seeds_dir=str(seeds), data_dir=str(data), max_bytes=SIZE_LIMIT, workers=2)
+    with dg.DagsterInstance.ephemeral() as instance:
+        report = build(seeds, data, instance=instance, resources={"settings": settings})
+        yield Corpus(seeds, data, data / "releases" / (data / "LATEST").read_text().strip(), report, instance)
+
+
+def test_the_run_succeeds_and_the_good_documents_are_processed(corpus):
+    runs = corpus.instance.get_run_records()
+    assert runs and all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    docs = corpus.table("documents").column("doc_id").to_pylist()
+    assert docs == ["000_report", "001_report_again", "letter", "press_release"]
+
+
+def test_quarantine_table_names_every_bad_file_and_its_reason(corpus):
+    rows = corpus.table("quarantine").to_pylist()
+    assert {r["source_file"]: r["reason"] for r in rows} == {n: reason for n, (_, _, reason) in BAD_FILES.items()}
+    for row in rows:
+        assert row["detail"].startswith(row["source_file"].replace(".txt", "")), row
+        assert row["source_sha256"]
+
+
+@pytest.mark.parametrize("name, words", [
+    ("huge.txt", f"over the limit of {SIZE_LIMIT:,} bytes"),
+    ("cut_gb18030.txt", "gb18030 text cut off in the middle of a character"),
+    ("cut_utf8.txt", "UTF-8 text cut off in the middle of a character"),
+    ("photo.png", "a PNG image"),
+    ("report.zip", "a zip archive"),
+    ("scan.pdf", "a PDF file"),
+    ("wrong_type.txt", "field 'session' must be int, not str"),
+    ("bad_json.txt", "not valid UTF-8 JSON"),
+    ("zz_copy_of_report.txt", "same bytes as 000_report.txt, which is processed as document 000_report"),
+])
+def test_each_detail_says_what_was_found(corpus, name, words):
+    detail = {r["source_file"]: r["detail"] for r in corpus.table("quarantine").to_pylist()}[name]
+    assert words in detail
+
+
+def test_asset_metadata_names_the_files_and_reasons(corpus):
+    event = corpus.instance.get_latest_materialization_event(dg.AssetKey("raw_documents"))
+    meta = event.asset_materialization.metadata
+    assert meta["quarantined"].value == len(BAD_FILES)
+    warnings = meta["warnings"].value
+    for name, (_, _, reason) in BAD_FILES.items():
+        assert f"quarantined ({reason}): {name}" in warnings or (
+            reason == "bad_sidecar" and f"quarantined ({reason}): {name.replace('.txt', '.meta.json')}" in warnings)
+    notes = corpus.report.release["release_notes"]
+    for name, (_, _, reason) in BAD_FILES.items():
+        assert f"quarantined {name} ({reason})" in notes
+
+
+def test_duplicate_bytes_are_one_document(corpus):
+    docs = corpus.table("documents").to_pylist()
+    assert sum(d["source_sha256"] == docs[0]["source_sha256"] for d in docs) == 1
+    manifest = json.loads((corpus.release / "manifest.json").read_text("utf-8"))
+    statuses = {i["source_file"]: i["status"] for i in manifest["inputs"]}
+    assert statuses["zz_copy_of_report.txt"] == "quarantined"
+
+
+def test_two_files_claiming_one_symbol_keep_distinct_ids_and_warn(corpus):
+    paragraphs = corpus.table("paragraphs")
+    assert invariants.unique(paragraphs, "para_id")[0]
+    for name in ("sentences",):
+        assert invariants.unique(corpus.table(name), "sent_id")[0]
+    by_doc: dict[str, set[str]] = {}
+    for row in paragraphs.select(["doc_id", "para_id"]).to_pylist():
+        by_doc.setdefault(row["doc_id"], set()).add(row["para_id"].rsplit(":", 1)[0])
+    # The first in doc_id order keeps the UN's citation; the other says which file it is.
+    assert by_doc["000_report"] == {"A/74/759"}
+    assert by_doc["001_report_again"] == {"A/74/759@001_report_again"}
+    assert "A/74/759:p19" in paragraphs.column("para_id").to_pylist()
+    assert "A/74/759@001_report_again:p19" in paragraphs.column("para_id").to_pylist()
+    docs = {d["doc_id"]: d for d in corpus.table("documents").to_pylist()}
+    assert docs["001_report_again"]["symbol"] == docs["000_report"]["symbol"] == "A/74/759"
+    [warning] = [w for w in docs["001_report_again"]["warnings"] if "also the symbol of" in w]
+    assert "000_report" in warning and "A/74/759@001_report_again" in warning
+    assert not any("also the symbol of" in w for w in docs["000_report"]["warnings"])
+    assert warning in corpus.report.release["release_notes"]
+    # Every reference to a paragraph or sentence in the release resolves inside its own document.
+    ids = {(r["doc_id"], r["para_id"]) for r in paragraphs.select(["doc_id", "para_id"]).to_pylist()}
+    for name in ("sentences", "entities"):
+        for row in corpus.table(name).select(["doc_id", "para_id"]).to_pylist():
+            assert (row["doc_id"], row["para_id"]) in ids
+    for row in paragraphs.select(["doc_id", "footnote_refs", "cited_by"]).to_pylist():
+        for ref in (row["footnote_refs"] or []) + ([row["cited_by"]] if row["cited_by"] else []):
+            assert (row["doc_id"], ref) in ids
+
+
+@pytest.mark.parametrize("doc_id", ["letter", "press_release"])
+def test_texts_without_un_structure_still_get_every_table(corpus, doc_id):
+    docs = {d["doc_id"]: d for d in corpus.table("documents").to_pylist()}
+    doc = docs[doc_id]
+    assert doc["n_paragraphs"] >= 3 and doc["n_sentences"] >= 3 and doc["n_tokens"] > 20 and doc["n_entities"] >= 1
+    assert any("no recognisable UN structure" in w for w in doc["warnings"])
+    texts = {doc_id: doc["clean_text"]}
+    for name in ("paragraphs", "sentences", "tokens", "entities"):
+        table = corpus.table(name).filter(pa.compute.equal(corpus.table(name).column("doc_id"), doc_id))
+        assert table.num_rows > 0, name
+        assert invariants.offsets_hold(table, texts)[0], name
+    entities = corpus.table("entities").filter(pa.compute.equal(corpus.table("entities").column("doc_id"), doc_id))
+    if doc_id == "press_release":
+        assert {"org:undp", "gpe:GEO"} <= set(entities.column("entity_id").to_pylist())
+
+
+# --- ingest on its own: the limits and the sidecar checks ------------------------------------
+
+def _ingest_one(tmp_path: Path, name: str, data: bytes, sidecar: str | bytes | None = None, **kwargs) -> dict:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir(exist_ok=True)
+    (seeds / name).write_bytes(data)
+    if sidecar is not None:
+        target = seeds / (name.rsplit(".", 1)[0] + ".meta.json")
+        target.write_bytes(sidecar if isinstance(sidecar, bytes) else sidecar.encode())
+    [source] = [s for s in scan_sources(seeds) if s.path.name == name]
+    return stages.ingest(seeds, tmp_path / "data", source.doc_id, **kwargs).table.to_pylist()[0]
+
+
+def test_the_default_size_limit_is_20_mb_and_is_checked_before_reading(tmp_path):
+    assert DEFAULT_MAX_BYTES == 20 * 1024 * 1024
+    assert UnparlSettings(seeds_dir=".", data_dir=".").max_bytes == DEFAULT_MAX_BYTES
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    with open(seeds / "big.txt", "wb") as f:
+        f.truncate(DEFAULT_MAX_BYTES + 1)  # sparse: costs no disk
+    row = stages.ingest(seeds, tmp_path / "data", "big").table.to_pylist()[0]
+    assert (row["status"], row["reason"]) == ("quarantined", "too_large")
+    assert "20,971,520 bytes" in row["detail"]
+    (seeds / "big.txt").write_bytes(b"x" * 10)
+    (seeds / "small.txt").write_text(REPORT[:500], "utf-8")
+    assert stages.ingest(seeds, tmp_path / "data", "small").table.to_pylist()[0]["status"] == "ok"
+
+
+def test_the_size_limit_comes_from_the_environment(tmp_path, monkeypatch):
+    from pipeline.defs.ingest.assets import raw_documents
+    from pipeline.defs.resources import settings_from_env
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "report.txt").write_text(REPORT, "utf-8")
+    monkeypatch.setenv("UNPARL_SEEDS_DIR", str(seeds))
+    monkeypatch.setenv("UNPARL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("UNPARL_MAX_BYTES", "1000")
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("documents", ["report"])
+        result = dg.materialize([raw_documents], instance=instance, partition_key="report",
+                                resources={"settings": settings_from_env()})
+    assert result.success
+    row = stages.read_work(tmp_path / "data", "raw", "report").to_pylist()[0]
+    assert row["reason"] == "too_large" and "1,000 bytes" in row["detail"]
+
+
+@pytest.mark.parametrize("sidecar, words", [
+    pytest.param("{", "not valid UTF-8 JSON", id="broken-json"),
+    pytest.param(b"\xff\xfe{}", "not valid UTF-8 JSON", id="not-utf8"),
+    pytest.param("[" * 100_000 + "]" * 100_000, "not valid UTF-8 JSON", id="nested-too-deep"),
+    pytest.param("null", "must hold a JSON object", id="null"),
+    pytest.param('"A/74/759"', "must hold a JSON object", id="a-string"),
+    pytest.param('{"session": true}', "'session' must be int, not bool", id="bool-for-int"),
+    pytest.param('{"session": 74.0}', "'session' must be int, not float", id="float-for-int"),
+    pytest.param('{"symbol": ["A/74/759"]}', "'symbol' must be str, not list", id="list-for-str"),
+    pytest.param('{"draft_symbols": "A/74/L.85"}', "'draft_symbols' must be list", id="str-for-list"),
+    pytest.param('{"draft_symbols": ["A/74/L.85", 1]}', "list of strings", id="list-of-mixed"),
+    pytest.param('{"notes": 3}', "'notes' must be str/dict", id="int-for-notes"),
+    pytest.param('{"date": "2020-13-01"}', "ISO 8601", id="impossible-month"),
+    pytest.param('{"symbol": "A/74/759", "sybmol": "x"}', "unknown field 'sybmol'", id="typo"),
+    pytest.param('{"session": NaN}', "'session' must be int, not float", id="nan"),
+])
+def test_a_bad_sidecar_quarantines_its_document_with_the_reason(tmp_path, sidecar, words):
+    row = _ingest_one(tmp_path, "doc.txt", REPORT.encode(), sidecar)
+    assert (row["status"], row["reason"]) == ("quarantined", "bad_sidecar")
+    assert row["detail"].startswith("doc.meta.json: ") and words in row["detail"], row["detail"]
+
+
+def test_an_oversized_sidecar_is_not_read(tmp_path):
+    row = _ingest_one(tmp_path, "doc.txt", REPORT.encode(), '{"notes": "' + "x" * 2_000_000 + '"}')
+    assert row["reason"] == "bad_sidecar" and "over the sidecar limit" in row["detail"]
+
+
+def test_two_empty_files_are_each_empty_not_duplicates(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a.txt").write_bytes(b"")
+    (seeds / "b.txt").write_bytes(b"")
+    reasons = [stages.ingest(seeds, tmp_path / "data", s.doc_id).table.column("reason")[0].as_py()
+               for s in scan_sources(seeds)]
+    assert reasons == ["empty", "empty"]
+
+
+def _process(seeds: Path, data: Path, doc_id: str) -> None:
+    stages.ingest(seeds, data, doc_id)
+    stages.clean_stage(data, doc_id)
+    stages.structure_stage(data, doc_id)
+    stages.sentences_stage(data, doc_id)
+    stages.tokens_stage(data, doc_id)
+    stages.entities_stage(data, doc_id)
+
+
+def test_who_keeps_a_shared_symbol_does_not_depend_on_arrival_order(tmp_path):
+    head = REPORT[:2500]
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name, extra in (("b_report", "乙。"), ("a_report", "甲。")):
+        (seeds / f"{name}.txt").write_text(head + "\n\n" + extra + "\n", "utf-8")
+        shutil.copy(sidecar_path(REPORT_FILE), seeds / f"{name}.meta.json")
+
+    # b arrives first and is processed alone; a, earlier in doc_id order, comes later.
+    late = tmp_path / "late"
+    _process(seeds, late, "b_report")
+    alone, _ = stages.corpus_tables(late, ["b_report"])
+    assert alone["paragraphs"].column("para_id")[0].as_py().startswith("A/74/759:")
+    _process(seeds, late, "a_report")
+    # Both processed together, in order.
+    fresh = tmp_path / "fresh"
+    for doc_id in ("a_report", "b_report"):
+        _process(seeds, fresh, doc_id)
+
+    late_tables, _ = stages.corpus_tables(late, ["a_report", "b_report"])
+    fresh_tables, _ = stages.corpus_tables(fresh, ["a_report", "b_report"])
+    for name in ("documents", "paragraphs", "sentences", "tokens", "entities"):
+        assert late_tables[name].to_pylist() == fresh_tables[name].to_pylist(), name
+    paragraphs = fresh_tables["paragraphs"]
+    assert invariants.unique(paragraphs, "para_id")[0]
+    prefixes = {(r["doc_id"], r["para_id"].rsplit(":", 1)[0]) for r in paragraphs.to_pylist()}
+    assert prefixes == {("a_report", "A/74/759"), ("b_report", "A/74/759@b_report")}
+    warnings = fresh_tables["documents"].column("warnings").to_pylist()
+    assert [any("also the symbol of document a_report" in w for w in ws) for ws in warnings] == [False, True]
