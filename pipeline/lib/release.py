@@ -239,7 +239,7 @@ def write_archive(folder: Path, target: Path, root_name: str) -> str:
                     tar.addfile(info, f)
     compressed = io.BytesIO()
     # mtime=0 and no file name keep the gzip header free of the build's time and place.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=9) as gz:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=6) as gz:
         gz.write(raw.getvalue())
     data = compressed.getvalue()
     storage.atomic_write_bytes(target, data)

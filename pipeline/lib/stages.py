@@ -68,7 +68,16 @@ def read_work(data_dir: Path, stage: str, doc_id: str) -> pa.Table:
     path = work_path(data_dir, stage, doc_id)
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: materialise the '{stage}' stage for {doc_id} first")
-    return pq.read_table(path)
+    return pq.ParquetFile(path).read()  # one file: no dataset discovery
+
+
+def _rows(table: pa.Table, columns: list[str]) -> list[dict]:
+    """Rows as dicts, with dictionary-encoded columns decoded once rather than per value."""
+    table = table.select(columns)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
+    return table.to_pylist()
 
 
 def _write(data_dir: Path, stage: str, doc_id: str, table: pa.Table, sort_by: list[str] | None = None) -> Path:
@@ -199,9 +208,9 @@ def entities_stage(data_dir: Path, doc_id: str) -> StageResult:
     doc = read_work(data_dir, "documents", doc_id).to_pylist()[0]
     rows = tag_entities(
         doc_id=doc_id, symbol=doc["symbol"], doc_type=doc["doc_type"], clean_text=doc["clean_text"],
-        paragraphs=read_work(data_dir, "paragraphs", doc_id).to_pylist(),
-        sentences=read_work(data_dir, "sentences", doc_id).to_pylist(),
-        tokens=read_work(data_dir, "tokens", doc_id).to_pylist(),
+        paragraphs=_rows(read_work(data_dir, "paragraphs", doc_id), ["para_id", "kind", "char_start", "char_end"]),
+        sentences=_rows(read_work(data_dir, "sentences", doc_id), ["sent_id", "para_id", "char_start", "char_end"]),
+        tokens=_rows(read_work(data_dir, "tokens", doc_id), ["text", "pos", "char_start", "char_end"]),
     )
     table = to_arrow(rows, schemas.ENTITIES)
     return StageResult(table, _write(data_dir, "entities", doc_id, table, ["char_start", "char_end", "entity_id"]))
