@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+
+from pipeline.lib.structure import cn_to_int
 from typing import Iterable
 
 import ahocorasick
@@ -209,21 +211,7 @@ CN_NUMBER = "[〇零一二两三四五六七八九十百千]+"
 
 def parse_number(text: str) -> int | None:
     """Arabic or Chinese numerals (七十四, 一百四十一, 二〇一九) to int."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
-        return None
-    if not any(ch in _CN_UNITS for ch in text):
-        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
-    total, digit = 0, 0
-    for ch in text:
-        if ch in _CN_DIGITS:
-            digit = _CN_DIGITS[ch]
-        else:
-            total += (digit or 1) * _CN_UNITS[ch]
-            digit = 0
-    return total + digit
+    return cn_to_int(text)
 
 
 # --------------------------------------------------------------------------- candidates

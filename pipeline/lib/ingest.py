@@ -17,6 +17,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from pipeline.lib.storage import sha256_file
 from pipeline.schemas import METADATA_FIELDS
 
 SIDECAR_SUFFIX = ".meta.json"
@@ -99,12 +100,6 @@ def doc_id_for(path: Path) -> str:
     return safe[:120]
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def is_document_file(path: Path) -> bool:

@@ -155,12 +155,6 @@ def content_hash(tables: dict[str, pa.Table], summary: dict) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- changes against the previous release -------------------------------------------------
@@ -416,7 +410,7 @@ def _write_release(
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        entry = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+        entry = {"sha256": storage.sha256_file(path), "bytes": path.stat().st_size}
         stem = path.name.split(".")[0]
         if path.suffix == ".parquet":
             entry["rows"] = row_counts[stem]

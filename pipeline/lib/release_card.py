@@ -7,12 +7,12 @@ and read the same everywhere.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pyarrow as pa
 
 from pipeline import schemas
+from pipeline.lib.storage import sha256_file
 
 DATASET = "unparl"
 TITLE = "unparl: United Nations documents in Chinese, structured and annotated"
@@ -100,10 +100,6 @@ def _table_schema(name: str, schema: pa.Schema, *, native_nesting: bool) -> dict
     return result
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _resource_name(path: str) -> str:
     return path.lower().replace("/", "-").replace("_", "-").replace(".", "-")
 
@@ -122,7 +118,7 @@ def data_package(folder: Path, ctx: dict) -> dict:
             "mediatype": PARQUET_MEDIA_TYPE,
             # No "bytes": frictionless reads Parquet through pyarrow and cannot count them;
             # manifest.json has every file's size.
-            "hash": "sha256:" + _sha256(folder / path),
+            "hash": "sha256:" + sha256_file(folder / path),
             "description": ctx["descriptions"][name],
             "schema": _table_schema(name, table.schema, native_nesting=True),
         })
@@ -136,7 +132,7 @@ def data_package(folder: Path, ctx: dict) -> dict:
             "mediatype": "application/jsonl",
             "encoding": "utf-8",
             "bytes": (folder / path).stat().st_size,
-            "hash": "sha256:" + _sha256(folder / path),
+            "hash": "sha256:" + sha256_file(folder / path),
             "description": f"{ctx['descriptions'][name]} The same rows as {name}.parquet, one JSON object a line.",
             "schema": _table_schema(name, tables[name].schema, native_nesting=False),
         })
@@ -151,7 +147,7 @@ def data_package(folder: Path, ctx: dict) -> dict:
             "format": path.rsplit(".", 1)[1],
             "mediatype": media_type,
             "bytes": (folder / path).stat().st_size,
-            "hash": "sha256:" + _sha256(folder / path),
+            "hash": "sha256:" + sha256_file(folder / path),
             "description": description,
         })
     return {
@@ -259,7 +255,7 @@ def croissant_metadata(folder: Path, ctx: dict) -> dict:
             "description": ctx["descriptions"][name],
             "contentUrl": file_id,
             "encodingFormat": "application/x-parquet",
-            "sha256": _sha256(folder / file_id),
+            "sha256": sha256_file(folder / file_id),
         })
         fields = []
         for f in table.schema:

@@ -1,26 +1,21 @@
 """Checks of a written release against itself: checksums, data package, statistics."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from pipeline.lib.storage import sha256_file
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+
 
 
 def checksums_match(release: Path) -> tuple[bool, dict]:
     manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
     files = manifest.get("files") or {}
     wrong = [name for name, entry in files.items()
-             if not (release / name).exists() or _sha256(release / name) != entry.get("sha256")]
+             if not (release / name).exists() or sha256_file(release / name) != entry.get("sha256")]
     unlisted = [p.relative_to(release).as_posix() for p in release.rglob("*")
                 if p.is_file() and p.name != "manifest.json" and p.relative_to(release).as_posix() not in files]
     return not wrong and not unlisted, {"files": len(files), "mismatched": wrong, "unlisted": unlisted}

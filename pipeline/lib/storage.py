@@ -5,6 +5,7 @@ rows sorted by key, the Arrow schema (with column descriptions) embedded.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -122,3 +123,11 @@ def read_parquet(path: Path) -> pa.Table:
 def dumps_json(value, *, indent: int | None = 2) -> str:
     """Deterministic JSON: sorted keys, Chinese characters unescaped."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=indent) + "\n"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

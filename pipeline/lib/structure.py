@@ -43,12 +43,14 @@ _KIND_LINES = (
 
 
 def cn_to_int(text: str) -> int | None:
-    """Chinese or Arabic numeral to int: 七十四 → 74, 一百一十 → 110, '63' → 63."""
+    """Chinese or Arabic numeral to int: 七十四 → 74, 一百一十 → 110, 二〇一九 → 2019, '63' → 63."""
     text = text.strip()
     if text.isdigit():
         return int(text)
     if not text or any(c not in _CN_VALUES and c not in _CN_UNITS for c in text):
         return None
+    if not any(c in _CN_UNITS for c in text):  # digit by digit: 二〇一九 → 2019
+        return int("".join(str(_CN_VALUES[c]) for c in text))
     total, current = 0, 0
     for ch in text:
         if ch in _CN_VALUES:
