@@ -385,7 +385,7 @@ def data_card(ctx: dict) -> str:
         "the release counts Unicode code points into it: `clean_text[char_start:char_end] == text`.",
         "3. **Structure**: headings, numbered, preambular and operative paragraphs, footnotes; "
         "paragraph ids read like UN citations (`A/RES/74/304:op5`, `A/74/759:p19`).",
-        "4. **Sentences** and 5. **tokens** (jieba, with part-of-speech tags).",
+        f"4. **Sentences** and 5. **tokens** ({code.get('tokenizer') or 'jieba'}, with part-of-speech tags).",
         "6. **Entities**: UN bodies, countries (ISO 3166-1 alpha-3), document symbols, instruments, "
         "meetings, SDGs, dates, percentages and people, from gazetteers and patterns, each with a canonical `entity_id`.",
         "7. **Statistics** (`stats_*.parquet`, `statistics.json`): Polars queries over the tables above.",
