@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml: .dagster.yaml
+# An instance's own dagster.yaml (e.g. Postgres in production) is never overwritten.
+$(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	cp .dagster.yaml $@
+	test -f $@ || cp .dagster.yaml $@
 
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/unparl build --seeds $(UNPARL_SEEDS_DIR) --data $(UNPARL_DATA_DIR)

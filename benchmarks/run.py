@@ -154,9 +154,11 @@ def stage_by_stage(seeds: Path, data: Path, keys: list[str], backend: str, rss: 
     for stage in STAGES:
         record = {}
         with timed(record, rss):
+            # The batch's one scan of the folder, as the raw_documents asset does it.
+            located = stages.locate_sources(seeds) if stage == "raw" else {}
             for key in keys:
                 if stage == "raw":
-                    stages.ingest(seeds, data, key)
+                    stages.ingest(seeds, data, key, located=located[key])
                 elif stage == "clean":
                     stages.clean_stage(data, key)
                 elif stage == "structure":

@@ -13,7 +13,6 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.lib import stages
-from pipeline.lib.ingest import scan_sources
 
 PER_DOCUMENT = ("raw_documents", "clean_documents", "document_metadata", "paragraphs", "sentences",
                 "tokens", "entities")
@@ -32,10 +31,10 @@ class BuildReport:
     release: dict = field(default_factory=dict)
 
 
-def sync_partitions(instance: dg.DagsterInstance, seeds_dir: Path, data_dir: Path) -> tuple[list, list, list]:
-    """Make the documents partitions match the files; returns (sources, added, removed)."""
-    sources = scan_sources(seeds_dir)
-    wanted = [s.doc_id for s in sources]
+def sync_partitions(instance: dg.DagsterInstance, seeds_dir: Path, data_dir: Path) -> tuple[dict, list, list]:
+    """Make the documents partitions match the files; returns (located sources, added, removed)."""
+    located = stages.locate_sources(seeds_dir)
+    wanted = list(located)
     existing = instance.get_dynamic_partitions(PARTITIONS)
     added = [k for k in wanted if k not in set(existing)]
     removed = [k for k in existing if k not in set(wanted)]
@@ -44,7 +43,15 @@ def sync_partitions(instance: dg.DagsterInstance, seeds_dir: Path, data_dir: Pat
     for key in removed:
         instance.delete_dynamic_partition(PARTITIONS, key)
         stages.remove_work(data_dir, key)
-    return sources, added, removed
+    return located, added, removed
+
+
+def covering_range(order: list[str], selected: set[str]) -> tuple[str, str] | None:
+    """The one range of the partition order that covers every selected key, so a single run
+    (and a single release) takes them all; documents between them that needed no work are
+    redone, which is cheaper than runs racing to cut releases."""
+    chosen = [k for k in order if k in selected]
+    return (chosen[0], chosen[-1]) if chosen else None
 
 
 def contiguous_ranges(order: list[str], selected: set[str]) -> list[tuple[str, str]]:
@@ -80,8 +87,10 @@ def build(seeds_dir: Path, data_dir: Path, instance: dg.DagsterInstance | None =
     instance = instance or dg.DagsterInstance.get()
     resources = resources or {"settings": UnparlSettings(seeds_dir=str(seeds_dir), data_dir=str(data_dir))}
     report = BuildReport()
-    sources, report.added, report.removed = sync_partitions(instance, seeds_dir, data_dir)
-    stale = {s.doc_id for s in sources if not stages.is_current(data_dir, s)}
+    located, report.added, report.removed = sync_partitions(instance, seeds_dir, data_dir)
+    settings_key = resources["settings"].stamp_settings
+    stale = {doc_id for doc_id, (source, twin) in located.items()
+             if not stages.is_current(data_dir, source, twin, settings_key)}
     order = instance.get_dynamic_partitions(PARTITIONS)
     per_document = _assets(PER_DOCUMENT)
     for start, end in contiguous_ranges(order, stale):

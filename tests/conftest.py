@@ -17,8 +17,8 @@ from pipeline.lib.ingest import read_sidecar
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
-SAMPLES = Path("/work/shared/samples")
-CHECK_RELEASE = Path("/work/shared/tools/check_release.py")
+SAMPLES = REPO.parent / "shared" / "samples"
+CHECK_RELEASE = REPO.parent / "shared" / "tools" / "check_release.py"
 
 REPORT_FILE = SEEDS / "000_9d28c16df01d42a8.txt"
 RESOLUTION_FILE = SEEDS / "001_5d5ca6e1adb1dee0.txt"

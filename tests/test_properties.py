@@ -198,6 +198,7 @@ def test_random_bytes_give_a_quarantine_entry_or_a_document(data):
         stages.sentences_stage(work, "fuzz")
         stages.tokens_stage(work, "fuzz")
         stages.entities_stage(work, "fuzz")
+        stages.write_stamp(work, "fuzz")
         tables, warnings = stages.corpus_tables(work, ["fuzz"])
         assert not warnings
         if row["status"] == "quarantined":

@@ -295,6 +295,7 @@ def _process(seeds: Path, data: Path, doc_id: str) -> None:
     stages.sentences_stage(data, doc_id)
     stages.tokens_stage(data, doc_id)
     stages.entities_stage(data, doc_id)
+    stages.write_stamp(data, doc_id)  # every stage done: the document may enter a release
 
 
 def test_who_keeps_a_shared_symbol_does_not_depend_on_arrival_order(tmp_path):

@@ -10,6 +10,8 @@ import pyarrow as pa
 from pipeline.schemas import description
 
 OWNERS = ["team:unparl"]
+# A run can hold thousands of partitions and Dagster records its metadata on each: keep lists short.
+LISTED = 50
 KINDS = {"python", "polars", "parquet"}
 
 
@@ -44,12 +46,17 @@ def table_metadata(table: pa.Table, schema: pa.Schema, paths: list[Path],
     if "doc_id" in table.column_names and len(paths) > 1:
         # One run can hold many partitions; Dagster records the same metadata on each, so say
         # which rows belong to which document.
-        counts = table.column("doc_id").value_counts().to_pylist()
-        meta["rows_by_document"] = dg.MetadataValue.json({c["values"]: c["counts"] for c in counts})
+        counts = sorted(table.column("doc_id").value_counts().to_pylist(), key=lambda c: c["values"])
+        meta["documents"] = len(counts)
+        meta["rows_by_document"] = dg.MetadataValue.json(
+            {c["values"]: c["counts"] for c in counts[:LISTED]} | ({"…": f"{len(counts) - LISTED} more"}
+                                                                   if len(counts) > LISTED else {}))
     if len(paths) == 1:
         meta["path"] = dg.MetadataValue.path(str(paths[0]))
     else:
-        meta["paths"] = dg.MetadataValue.json([str(p) for p in paths])
+        meta["folder"] = dg.MetadataValue.path(str(paths[0].parent)) if paths else ""
     if warnings:
-        meta["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in warnings))
+        shown = "\n".join(f"- {w}" for w in warnings[:LISTED])
+        more = f"\n- … and {len(warnings) - LISTED} more" if len(warnings) > LISTED else ""
+        meta["warnings"] = dg.MetadataValue.md(shown + more)
     return meta

@@ -5,7 +5,8 @@ import dagster as dg
 
 from pipeline.lib.ingest import DEFAULT_MAX_BYTES
 from pipeline.lib.parallel import WORKERS_ENV
-from pipeline.lib.tokens import ENV_VAR as TOKENIZER_ENV, current_backend, set_backend
+from pipeline.lib.stages import settings_key
+from pipeline.lib.tokens import ENV_VAR as TOKENIZER_ENV, backend_name, current_backend, set_backend
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +30,11 @@ class UnparlSettings(dg.ConfigurableResource):
     @property
     def tokenizer_backend(self) -> str:
         return current_backend(self.tokenizer or None)
+
+    @property
+    def stamp_settings(self) -> str:
+        """What of these settings shapes a document's tables (see stages.write_stamp)."""
+        return settings_key(self.max_bytes, backend_name(self.tokenizer_backend))
 
     @property
     def seeds_path(self) -> Path:

@@ -71,6 +71,7 @@ class Source:
     sha256: str
     size: int
     sidecar_sha256: str | None = None
+    error: str | None = None  # why the file could not be read, if it could not
 
     @property
     def content_key(self) -> str:
@@ -88,16 +89,13 @@ class Decoded:
 
 def doc_id_for(path: Path) -> str:
     """A stable id from the file name: one safe path component, never '.' or '..'."""
-    stem = path.name
-    for suffix in (".txt", ".md", ".text"):
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    stem = unicodedata.normalize("NFKC", stem)
-    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", stem).strip("._-")
-    if not safe:
-        safe = "doc_" + hashlib.sha256(path.name.encode()).hexdigest()[:12]
-    return safe[:120]
+    stem = path.name[:-4] if path.name.lower().endswith(".txt") else path.name
+    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", unicodedata.normalize("NFKC", stem)).strip("._-")[:100]
+    if not safe or safe != stem:
+        # The name lost characters: a hash of the whole name keeps the id the file's own,
+        # whatever other files sit beside it (报告 2020.txt and 决议 2020.txt both give '2020').
+        safe = f"{safe or 'doc'}_{hashlib.sha256(path.name.encode()).hexdigest()[:8]}"
+    return safe
 
 
 
@@ -127,11 +125,15 @@ def scan_sources(folder: Path) -> list[Source]:
         seen.add(doc_id)
         sidecar = sidecar_for(path)
         has_sidecar = sidecar.is_file()
-        sources.append(Source(
-            doc_id=doc_id, path=path, sidecar=sidecar if has_sidecar else None,
-            sha256=sha256_file(path), size=path.stat().st_size,
-            sidecar_sha256=sha256_file(sidecar) if has_sidecar else None,
-        ))
+        try:
+            sources.append(Source(
+                doc_id=doc_id, path=path, sidecar=sidecar if has_sidecar else None,
+                sha256=sha256_file(path), size=path.stat().st_size,
+                sidecar_sha256=sha256_file(sidecar) if has_sidecar else None,
+            ))
+        except OSError as exc:  # unreadable, or gone since the listing: set aside, never fatal
+            sources.append(Source(doc_id=doc_id, path=path, sidecar=sidecar if has_sidecar else None,
+                                  sha256="", size=0, error=f"{path.name}: cannot be read ({exc.strerror or exc})"))
     return sources
 
 

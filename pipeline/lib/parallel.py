@@ -55,6 +55,17 @@ def _init_worker(backend: str) -> None:
 
 
 def _run_stage(stage: str, data_dir: Path, key: str, options: dict):
+    """One stage of one document. An unexpected error sets the document aside (quarantine
+    reason internal_error, with the error) and the stage then gives its empty tables, so one
+    document never fails the batch."""
+    try:
+        return _stage_once(stage, data_dir, key, options)
+    except Exception as exc:  # noqa: BLE001 - anything one document raises is that document's
+        set_aside = stages.set_aside(data_dir, key, stage, exc)
+        return set_aside if stage == "raw" else _stage_once(stage, data_dir, key, options)
+
+
+def _stage_once(stage: str, data_dir: Path, key: str, options: dict):
     if stage == "raw":
         return stages.ingest(Path(options["seeds_dir"]), data_dir, key, max_bytes=options["max_bytes"],
                              located=options.get("located"))

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import schemas
-from pipeline.lib import storage
+from pipeline.lib import release_verify, storage
 from pipeline.lib.release_card import croissant_metadata, data_card, data_package
 from pipeline.lib.release_charts import cjk_font_path, draw_charts
 from pipeline.lib.stats import STATS_DESCRIPTIONS, STATS_SCHEMAS
@@ -51,6 +51,10 @@ TABLE_DESCRIPTIONS = {
     "entity_catalog": "One row per canonical entity: name, aliases, ISO3 for countries, mention counts.",
     "quarantine": "Source files that were not processed, with the reason.",
 }
+
+
+class ReleaseInvalid(RuntimeError):
+    """The release written in the hidden folder failed its own checks; nothing was published."""
 
 
 @dataclass
@@ -341,6 +345,9 @@ def cut_release(
             changes = _write_release(build, version, canonical, summary, previous,
                                      inputs=inputs, notes=notes, code_version=code_version,
                                      today=today, content_hash=digest)
+            problems = release_verify.problems(build)
+            if problems:
+                raise ReleaseInvalid(f"release {version} not published: " + "; ".join(problems))
             archive_name = f"{DATASET}-{version}.tar.gz"
             archive_sha = write_archive(build, archive_tmp, f"{DATASET}-{version}")
             _make_readable(build)

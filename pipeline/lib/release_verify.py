@@ -54,3 +54,21 @@ def ids_unique(release: Path) -> tuple[bool, dict]:
         if twice:
             repeated[column] = sorted(twice)[:20]
     return not repeated, {"repeated": repeated}
+
+
+CHECKS = {
+    "checksums_match": checksums_match,
+    "tables_in_datapackage": tables_in_datapackage,
+    "counts_agree": counts_agree,
+    "ids_unique": ids_unique,
+}
+
+
+def problems(release: Path) -> list[str]:
+    """Every check that fails, with its details; empty when the release holds."""
+    found = []
+    for name, check in CHECKS.items():
+        passed, details = check(release)
+        if not passed:
+            found.append(f"{name}: {json.dumps(details, ensure_ascii=False, default=str)[:300]}")
+    return found

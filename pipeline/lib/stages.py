@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from pipeline.lib.tokens import tokenize_columns
 RAW = pa.schema([
     ("doc_id", pa.string()), ("source_file", pa.string()), ("source_sha256", pa.string()),
     ("source_bytes", pa.int64()), ("sidecar_file", pa.string()), ("sidecar_sha256", pa.string()), ("sidecar_bytes", pa.int64()),
+    ("twin_file", pa.string()),
     ("sidecar", pa.string()), ("encoding", pa.string()), ("encoding_confidence", pa.float64()),
     ("text", pa.large_string()), ("warnings", pa.list_(pa.string())),
     ("status", pa.string()), ("reason", pa.string()), ("detail", pa.string()),
@@ -93,6 +95,9 @@ def locate_sources(seeds_dir: Path) -> dict[str, tuple[Source, Source | None]]:
     first_by_hash: dict[str, Source] = {}
     located = {}
     for source in sorted(sources, key=lambda s: s.path.name):
+        if source.error:
+            located[source.doc_id] = (source, None)
+            continue
         twin = first_by_hash.setdefault(source.sha256, source)
         located[source.doc_id] = (source, twin if twin is not source else None)
     return located
@@ -102,25 +107,38 @@ def ingest(seeds_dir: Path, data_dir: Path, doc_id: str, *, max_bytes: int = DEF
            located: tuple[Source, Source | None] | None = None) -> StageResult:
     """Read and decode one document; `located` (from locate_sources) spares a folder scan."""
     if located is None:
-        found = locate_sources(seeds_dir).get(doc_id)
-        if found is None:
-            raise FileNotFoundError(f"no file in {seeds_dir} has document id {doc_id!r} (deleted or renamed?)")
-        located = found
+        located = locate_sources(seeds_dir).get(doc_id)
+    if located is None:
+        # Deleted since its partition was requested: say so, and let the others go on.
+        row = {name: None for name in RAW.names}
+        row.update(doc_id=doc_id, source_file=doc_id, source_bytes=0, text="", status="quarantined",
+                   reason="missing", detail=f"no file in {seeds_dir} has document id {doc_id!r} (deleted or renamed)",
+                   warnings=[])
+        row["warnings"] = [f"quarantined (missing): {row['detail']}"]
+        table = pa.Table.from_pylist([row], schema=RAW)
+        return StageResult(table, _write(data_dir, "raw", doc_id, table), row["warnings"], quarantined=True)
     source, twin = located
     row = {
         "doc_id": doc_id, "source_file": source.path.name, "source_sha256": source.sha256,
         "source_bytes": source.size, "sidecar_file": source.sidecar.name if source.sidecar else None,
         "sidecar_sha256": source.sidecar_sha256,
-        "sidecar_bytes": source.sidecar.stat().st_size if source.sidecar else None, "sidecar": None, "encoding": None,
+        "sidecar_bytes": None, "twin_file": twin.path.name if twin else None, "sidecar": None, "encoding": None,
         "encoding_confidence": None, "text": "", "warnings": [], "status": "ok",
         "reason": None, "detail": None,
     }
     try:
         # The file itself first (its size before its bytes are read), then its twin, then its sidecar.
+        if source.error:
+            raise Rejected("unreadable", source.error)
         if source.size > max_bytes:
             raise Rejected("too_large", f"{source.path.name}: {source.size:,} bytes is over the limit of "
                            f"{max_bytes:,} bytes (UNPARL_MAX_BYTES)")
-        decoded = decode_bytes(source.path.read_bytes(), name=source.path.name, max_bytes=max_bytes)
+        try:
+            data = source.path.read_bytes()
+            row["sidecar_bytes"] = source.sidecar.stat().st_size if source.sidecar else None
+        except OSError as exc:
+            raise Rejected("unreadable", f"{source.path.name}: cannot be read ({exc.strerror or exc})") from exc
+        decoded = decode_bytes(data, name=source.path.name, max_bytes=max_bytes)
         if twin is not None:
             raise Rejected("duplicate", f"{source.path.name}: same bytes as {twin.path.name}, "
                            f"which is processed as document {twin.doc_id}")
@@ -134,6 +152,21 @@ def ingest(seeds_dir: Path, data_dir: Path, doc_id: str, *, max_bytes: int = DEF
     table = pa.Table.from_pylist([row], schema=RAW)
     path = _write(data_dir, "raw", doc_id, table)
     return StageResult(table, path, list(row["warnings"]), quarantined=row["status"] != "ok")
+
+
+def set_aside(data_dir: Path, doc_id: str, stage: str, exc: BaseException) -> StageResult:
+    """Quarantine a document one of whose stages failed unexpectedly; its later stages then
+    produce empty tables, and the release's quarantine names the error."""
+    try:
+        row = _raw(data_dir, doc_id)
+    except (FileNotFoundError, IndexError):
+        row = {name: None for name in RAW.names}
+        row.update(doc_id=doc_id, source_file=doc_id, source_bytes=0)
+    detail = f"{row['source_file']}: the {stage} stage failed: {type(exc).__name__}: {exc}"[:500]
+    row.update(status="quarantined", reason="internal_error", detail=detail, text="",
+               warnings=[f"quarantined (internal_error): {detail}"])
+    table = pa.Table.from_pylist([row], schema=RAW)
+    return StageResult(table, _write(data_dir, "raw", doc_id, table), list(row["warnings"]), quarantined=True)
 
 
 def _raw(data_dir: Path, doc_id: str) -> dict:
@@ -278,13 +311,24 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
     quarantine: list[dict] = []
     warnings: list[str] = []
     cited: dict[str, str] = {}  # citation prefix -> the document citing by it
+    seen_bytes: dict[str, str] = {}  # source sha256 -> the document holding those bytes
     for doc_id in sorted(doc_ids):
         try:
             raw = _raw(data_dir, doc_id)
+            stamp = read_stamp(data_dir, doc_id)
+            if stamp is None or (stamp["source_sha256"], stamp["sidecar_sha256"]) != (
+                    raw["source_sha256"], raw["sidecar_sha256"]):
+                # Its stages have not all run on its present bytes (a run is still at work on it):
+                # leave it out rather than mix old and new tables.
+                raise FileNotFoundError("its stages have not all run on its present bytes")
+            if raw["status"] == "ok" and raw["source_sha256"] in seen_bytes:
+                raw = {**raw, "status": "quarantined", "reason": "duplicate",
+                       "detail": f"{raw['source_file']}: same bytes as document {seen_bytes[raw['source_sha256']]}"}
             if raw["status"] != "ok":
                 quarantine.append({"source_file": raw["source_file"], "source_sha256": raw["source_sha256"],
                                    "reason": raw["reason"], "detail": raw["detail"]})
                 continue
+            seen_bytes[raw["source_sha256"]] = doc_id
             tables = {name: read_work(data_dir, name, doc_id) for name in parts}
         except FileNotFoundError as exc:
             warnings.append(f"{doc_id}: left out of the release: {exc}")
@@ -314,9 +358,14 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
 
 
 # --- stamps: which documents need no work -------------------------------------------------
+#
+# A stamp records what a document's work files were built from: its bytes, its sidecar, the
+# earlier file with the same bytes (if any), the code and the settings that shape the output
+# (tokenizer backend, size limit). Any of them changing makes the document stale.
 
+@lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """Changes whenever the text logic, schemas or gazetteers change."""
+    """Changes whenever the text logic, schemas or gazetteers change (read once per process)."""
     import hashlib
 
     root = Path(__file__).resolve().parents[1]
@@ -330,42 +379,56 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
+def settings_key(max_bytes: int, backend: str) -> str:
+    """The settings a document's tables depend on, as recorded in its stamp."""
+    return f"{backend}; max_bytes={max_bytes}"
+
+
 def _stamp_path(data_dir: Path, doc_id: str) -> Path:
     return work_path(data_dir, "raw", doc_id).parent.parent / "stamps" / f"{doc_id}.json"
 
 
-def write_stamp(data_dir: Path, doc_id: str) -> None:
+def read_stamp(data_dir: Path, doc_id: str) -> dict | None:
+    path = _stamp_path(data_dir, doc_id)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_stamp(data_dir: Path, doc_id: str, settings: str = "") -> None:
     """Record that every stage of this document ran on these bytes with this code."""
     from pipeline.lib.storage import atomic_write_text, dumps_json
 
     raw = _raw(data_dir, doc_id)
     atomic_write_text(_stamp_path(data_dir, doc_id), dumps_json({
         "source_sha256": raw["source_sha256"], "sidecar_sha256": raw["sidecar_sha256"],
-        "code": code_fingerprint(),
+        "twin_file": raw["twin_file"], "code": code_fingerprint(), "settings": settings,
     }))
 
 
-def is_current(data_dir: Path, source: Source) -> bool:
-    """True when the document's bytes, sidecar and the code are those its work files came from."""
-    path = _stamp_path(data_dir, source.doc_id)
-    if not path.exists() or not all(work_path(data_dir, s, source.doc_id).exists() for s in STAGES):
+def is_current(data_dir: Path, source: Source, twin: Source | None = None, settings: str = "") -> bool:
+    """True when the document's work files came from its present bytes, sidecar and twin,
+    with this code and these settings."""
+    stamp = read_stamp(data_dir, source.doc_id)
+    if stamp is None or source.error or not all(work_path(data_dir, s, source.doc_id).exists() for s in STAGES):
         return False
-    stamp = json.loads(path.read_text())
     return (stamp.get("source_sha256") == source.sha256 and stamp.get("sidecar_sha256") == source.sidecar_sha256
-            and stamp.get("code") == code_fingerprint())
+            and stamp.get("twin_file") == (twin.path.name if twin else None)
+            and stamp.get("code") == code_fingerprint() and stamp.get("settings") == settings)
 
 
-def processed_key(data_dir: Path, doc_id: str) -> str | None:
-    """The content key a document's work files were built from, if built by this code."""
+def processed_key(data_dir: Path, doc_id: str, settings: str = "") -> str | None:
+    """The content key a document's work files were built from, if built by this code with
+    these settings."""
     import hashlib
 
-    path = _stamp_path(data_dir, doc_id)
-    if not path.exists():
-        return None
-    stamp = json.loads(path.read_text())
-    if stamp.get("code") != code_fingerprint():
+    stamp = read_stamp(data_dir, doc_id)
+    if stamp is None or stamp.get("code") != code_fingerprint() or stamp.get("settings") != settings:
         return None
     return hashlib.sha256(f"{stamp['source_sha256']}:{stamp['sidecar_sha256'] or ''}".encode()).hexdigest()
+
+
+def twins_of(data_dir: Path, doc_ids, file_names: set[str]) -> list[str]:
+    """Documents set aside as duplicates of one of these files (which have gone)."""
+    return sorted(d for d in doc_ids if (stamp := read_stamp(data_dir, d)) and stamp.get("twin_file") in file_names)
 
 
 def remove_work(data_dir: Path, doc_id: str) -> None:

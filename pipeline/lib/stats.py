@@ -330,8 +330,9 @@ def entities_per_document(entities: pl.DataFrame, names: pl.DataFrame) -> pl.Dat
     )
 
 
-def _ranked(frame: pl.DataFrame, by: str, tie: str) -> pl.DataFrame:
-    frame = frame.sort([by, tie], descending=[True, False])
+def _ranked(frame: pl.DataFrame, by: str, tie: str | list[str]) -> pl.DataFrame:
+    ties = [tie] if isinstance(tie, str) else list(tie)
+    frame = frame.sort([by, *ties], descending=[True] + [False] * len(ties), maintain_order=True)
     return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"))
 
 
@@ -341,7 +342,7 @@ def entities_in_corpus(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFr
         pl.col("doc_id").n_unique().alias("documents"),
         pl.col("para_id").n_unique().alias("paragraphs"),
     ).join(names, on="entity_id", how="left")
-    return _ranked(counts.sort("type"), "count", "entity_id")
+    return _ranked(counts, "count", ["entity_id", "type"])
 
 
 def country_mentions(entities: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
@@ -443,8 +444,8 @@ def cooccurrence(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
         present.join(present, on=["doc_id", "para_id"], suffix="_b")
         .filter(pl.col("entity_id") < pl.col("entity_id_b"))
         .group_by(pl.col("entity_id").alias("entity_a"), pl.col("entity_id_b").alias("entity_b")).agg(
-            pl.col("type").first().alias("type_a"),
-            pl.col("type_b").first(),
+            pl.col("type").min().alias("type_a"),
+            pl.col("type_b").min(),
             pl.len().alias("paragraphs"),
             pl.col("doc_id").n_unique().alias("documents"),
         )

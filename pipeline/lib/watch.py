@@ -7,6 +7,7 @@ time moved, and a file whose size is still changing waits for the next look.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,13 +63,14 @@ def _content_key(folder: Path, name: str) -> str:
 
 
 def plan(folder: Path, cursor: str | None, known_partitions: set[str],
-         processed: dict[str, str] | None = None) -> Plan:
+         processed: Callable[[str], str | None] | None = None) -> Plan:
     """Compare the folder with the cursor; decide what to add, rerun, remove or wait for.
 
-    `processed` maps document ids to the content key their work files were built from,
-    so a fresh cursor does not rerun documents an earlier build already processed.
+    `processed` gives the content key a document's work files were built from (None if
+    none), so a fresh cursor does not rerun documents an earlier build already processed;
+    it is asked only about files the cursor does not know.
     """
-    processed = processed or {}
+    processed = processed or (lambda doc_id: None)
     state = json.loads(cursor) if cursor else {}
     seen: dict = state.get("files", {})
     pending: dict = state.get("pending", {})
@@ -83,10 +85,11 @@ def plan(folder: Path, cursor: str | None, known_partitions: set[str],
             if doc_id not in known_partitions:
                 result.added.append(doc_id)
             continue
-        if before is None and doc_id in processed:
+        done = processed(doc_id) if before is None and doc_id in known_partitions else None
+        if done is not None:
             # Known from an earlier build: no need to wait, its bytes tell whether it changed.
             key = _content_key(folder, obs.name)
-            if key == processed[doc_id]:
+            if key == done:
                 files[doc_id] = {"key": key, "size": obs.size, "mtime_ns": obs.mtime_ns, "name": obs.name}
                 continue
         if pending.get(doc_id) != obs.size:
@@ -100,7 +103,7 @@ def plan(folder: Path, cursor: str | None, known_partitions: set[str],
         files[doc_id] = {"key": key, "size": obs.size, "mtime_ns": obs.mtime_ns, "name": obs.name}
         if doc_id not in known_partitions:
             result.added.append(doc_id)
-        elif (before["key"] if before else processed.get(doc_id)) != key:
+        elif (before["key"] if before else processed(doc_id)) != key:
             result.changed.append(doc_id)
     result.removed = sorted(k for k in known_partitions if k not in now)
     result.cursor = json.dumps({"files": files, "pending": new_pending}, sort_keys=True)

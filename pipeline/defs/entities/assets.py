@@ -28,8 +28,6 @@ def _type_counts(table: pa.Table) -> dict:
 def entities(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
     data = settings.data_path
     results = parallel.map_stage("entities", data, context.partition_keys, workers=settings.workers)
-    for key in context.partition_keys:
-        stages.write_stamp(data, key)
     table = pa.concat_tables([r.table for r in results])
     paragraphs = pa.concat_tables([stages.read_work(data, "paragraphs", k) for k in context.partition_keys])
     texts = {k: stages.read_work(data, "documents", k).column("clean_text")[0].as_py() for k in context.partition_keys}
@@ -40,7 +38,12 @@ def entities(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.
         top = (pl.from_arrow(table.select(["entity_id"])).group_by("entity_id").len()
                .sort(["len", "entity_id"], descending=[True, False]).head(10))
         meta["top_entities"] = dg.MetadataValue.json(dict(zip(top["entity_id"], top["len"])))
-    return dg.MaterializeResult(metadata=meta, check_results=checks.results(table, paragraphs, texts))
+    check_results = checks.results(table, paragraphs, texts)
+    if all(r.passed for r in check_results):
+        # Only now are these documents done: a failed check leaves them stale, to be redone.
+        for key in context.partition_keys:
+            stages.write_stamp(data, key, settings.stamp_settings)
+    return dg.MaterializeResult(metadata=meta, check_results=check_results)
 
 
 @dg.asset(

@@ -25,5 +25,7 @@ def raw_documents(context: dg.AssetExecutionContext, settings: UnparlSettings) -
                           ["doc_id", "source_file", "encoding", "source_bytes", "status", "reason"],
                           warnings=[w for r in results for w in r.warnings])
     meta["quarantined"] = len(quarantined)
-    return dg.MaterializeResult(metadata=meta, check_results=checks.results(table),
-                                data_version=dg.DataVersion(",".join(table.column("source_sha256").to_pylist())))
+    # A data version per document, only when the run holds one (Dagster gives a run's value to all).
+    version = (dg.DataVersion(table.column("source_sha256")[0].as_py() or "missing")
+               if len(context.partition_keys) == 1 else None)
+    return dg.MaterializeResult(metadata=meta, check_results=checks.results(table), data_version=version)

@@ -3,7 +3,7 @@ import os
 
 import dagster as dg
 
-from pipeline.build import CORPUS, PER_DOCUMENT, contiguous_ranges
+from pipeline.build import CORPUS, PER_DOCUMENT, covering_range
 from pipeline.defs.partitions import documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import stages, watch
@@ -21,22 +21,32 @@ def automation_status() -> dg.DefaultSensorStatus:
                 "drops deleted ones, and cuts a new release; a file still being written waits a tick.",
 )
 def new_reports_sensor(context: dg.SensorEvaluationContext, settings: UnparlSettings) -> dg.SensorResult:
+    data = settings.data_path
     known = set(context.instance.get_dynamic_partitions(documents_partitions.name))
-    processed = {k: key for k in known if (key := stages.processed_key(settings.data_path, k))}
-    plan = watch.plan(settings.seeds_path, context.cursor, known, processed)
+    plan = watch.plan(settings.seeds_path, context.cursor, known,
+                      lambda doc_id: stages.processed_key(data, doc_id, settings.stamp_settings))
+    to_process = set(plan.to_process)
+    if plan.removed:
+        # A file set aside as a duplicate of a deleted one now stands for itself.
+        gone = {raw["source_file"] for k in plan.removed
+                if stages.work_path(data, "raw", k).exists() and (raw := stages.read_work(data, "raw", k).to_pylist()[0])}
+        to_process |= set(stages.twins_of(data, known - set(plan.removed), gone))
     order = [k for k in context.instance.get_dynamic_partitions(documents_partitions.name)
              if k not in plan.removed] + plan.added
-    requests = [
-        dg.RunRequest(
-            run_key=f"{start}..{end}:{hashlib.sha256(plan.cursor.encode()).hexdigest()[:16]}",
+    # The key names this change (from the previous look to this one), so a file that returns
+    # to an earlier state is still processed again.
+    change = hashlib.sha256(f"{context.cursor or ''}\n{plan.cursor}".encode()).hexdigest()[:16]
+    requests = []
+    span = covering_range(order, to_process)
+    if span is not None:
+        requests.append(dg.RunRequest(
+            run_key=f"{span[0]}..{span[1]}:{change}",
             asset_selection=[dg.AssetKey(k) for k in (*PER_DOCUMENT, *CORPUS)],
-            tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end,
+            tags={"dagster/asset_partition_range_start": span[0], "dagster/asset_partition_range_end": span[1],
                   "unparl/trigger": "new_reports_sensor"},
-        )
-        for start, end in contiguous_ranges(order, set(plan.to_process))
-    ]
-    if plan.removed and not requests:
-        requests.append(dg.RunRequest(asset_selection=[dg.AssetKey(k) for k in CORPUS],
+        ))
+    elif plan.removed:
+        requests.append(dg.RunRequest(run_key=f"removed:{change}", asset_selection=[dg.AssetKey(k) for k in CORPUS],
                                       tags={"unparl/trigger": "new_reports_sensor"}))
     partition_requests = []
     if plan.added:

@@ -2,12 +2,11 @@ import os
 
 import dagster as dg
 
-from pipeline.build import CORPUS, PER_DOCUMENT, contiguous_ranges
+from pipeline.build import CORPUS, PER_DOCUMENT, covering_range
 from pipeline.defs.ingest.sensors import automation_status
 from pipeline.defs.partitions import documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import stages
-from pipeline.lib.ingest import scan_sources
 
 CRON = os.environ.get("UNPARL_REBUILD_CRON", "0 3 * * 1")  # Mondays 03:00 by default
 
@@ -21,15 +20,15 @@ CRON = os.environ.get("UNPARL_REBUILD_CRON", "0 3 * * 1")  # Mondays 03:00 by de
 )
 def rebuild_release_schedule(context: dg.ScheduleEvaluationContext, settings: UnparlSettings):
     order = context.instance.get_dynamic_partitions(documents_partitions.name)
-    sources = {s.doc_id: s for s in scan_sources(settings.seeds_path)}
-    stale = {k for k in order if k in sources and not stages.is_current(settings.data_path, sources[k])}
+    located = stages.locate_sources(settings.seeds_path)
+    stale = {k for k in order if k in located
+             and not stages.is_current(settings.data_path, *located[k], settings.stamp_settings)}
     stamp = context.scheduled_execution_time.isoformat()
-    requests = [
-        dg.RunRequest(run_key=f"{stamp}:{start}..{end}",
-                      asset_selection=[dg.AssetKey(k) for k in (*PER_DOCUMENT, *CORPUS)],
-                      tags={"dagster/asset_partition_range_start": start,
-                            "dagster/asset_partition_range_end": end, "unparl/trigger": "schedule"})
-        for start, end in contiguous_ranges(order, stale)
-    ]
-    return requests or [dg.RunRequest(run_key=stamp, asset_selection=[dg.AssetKey(k) for k in CORPUS],
-                                      tags={"unparl/trigger": "schedule"})]
+    span = covering_range(order, stale)
+    if span is None:
+        return [dg.RunRequest(run_key=stamp, asset_selection=[dg.AssetKey(k) for k in CORPUS],
+                              tags={"unparl/trigger": "schedule"})]
+    return [dg.RunRequest(run_key=f"{stamp}:{span[0]}..{span[1]}",
+                         asset_selection=[dg.AssetKey(k) for k in (*PER_DOCUMENT, *CORPUS)],
+                         tags={"dagster/asset_partition_range_start": span[0],
+                               "dagster/asset_partition_range_end": span[1], "unparl/trigger": "schedule"})]
