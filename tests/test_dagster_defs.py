@@ -81,11 +81,21 @@ def test_asset_carries_group_kinds_owners_code_version_description(graph, name):
     assert node.description and len(node.description) > 40
 
 
-def test_tokens_code_version_follows_the_user_dictionary(graph):
-    from pipeline.lib.tokens import userdict_version
+def test_tokens_code_version_follows_the_user_dictionary(graph, tmp_path, monkeypatch):
+    from pipeline.defs import metadata
 
-    assert userdict_version() in graph.get(dg.AssetKey("tokens")).code_version
+    files = ("lib/tokens.py", "gazetteers/userdict.txt", "lib/stages.py", "lib/storage.py", "schemas.py")
+    assert graph.get(dg.AssetKey("tokens")).code_version == metadata.code_version(*files)
     assert "jieba" in graph.get(dg.AssetKey("tokens")).kinds
+    # a word added to the dictionary gives another code version, so the UI marks tokens stale
+    package = tmp_path / "pipeline"
+    for name in files:
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_bytes((metadata._PACKAGE / name).read_bytes())
+    with (package / "gazetteers/userdict.txt").open("a", encoding="utf-8") as f:
+        f.write("新词 50 nz\n")
+    monkeypatch.setattr(metadata, "_PACKAGE", package)
+    assert metadata.code_version(*files) != graph.get(dg.AssetKey("tokens")).code_version
 
 
 @pytest.mark.parametrize("name", PER_DOCUMENT)

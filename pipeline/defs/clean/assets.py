@@ -4,7 +4,7 @@ import dagster as dg
 import pyarrow as pa
 
 from pipeline.defs.clean import checks
-from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
+from pipeline.defs.metadata import KINDS, OWNERS, code_version, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import parallel, stages
@@ -12,7 +12,7 @@ from pipeline.lib import parallel, stages
 
 @dg.asset(
     deps=["raw_documents"], partitions_def=documents_partitions, backfill_policy=batch_backfill,
-    group_name="clean", kinds=KINDS, owners=OWNERS, code_version="clean-1", check_specs=checks.SPECS,
+    group_name="clean", kinds=KINDS, owners=OWNERS, code_version=code_version("lib/clean.py", "lib/stages.py", "lib/storage.py", "schemas.py"), check_specs=checks.SPECS,
     description="clean_text: export markup removed, white space normalised, footnote bodies moved "
                 "to the end, paragraphs cut by page breaks rejoined; a map back to source offsets.",
 )

@@ -4,7 +4,7 @@ import pyarrow as pa
 
 from pipeline import schemas
 from pipeline.defs.entities import checks
-from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
+from pipeline.defs.metadata import KINDS, OWNERS, code_version, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import parallel, stages
@@ -20,7 +20,7 @@ def _type_counts(table: pa.Table) -> dict:
 
 @dg.asset(
     deps=["tokens"], partitions_def=documents_partitions, backfill_policy=batch_backfill,
-    group_name="entities", kinds=KINDS, owners=OWNERS, code_version=f"entities-1-{gazetteer_version()[:12]}",
+    group_name="entities", kinds=KINDS, owners=OWNERS, code_version=code_version("lib/entities.py", "lib/stages.py", "lib/storage.py", "schemas.py") + "-" + gazetteer_version()[:12],
     check_specs=checks.SPECS,
     description="Entity mentions (ORG, GPE, DOC, LAW, EVENT, SDG, DATE, PERCENT, PERSON) from curated "
                 "gazetteers and exact patterns, with POS only as a fallback; canonical ids.",
@@ -48,7 +48,7 @@ def entities(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.
 
 @dg.asset(
     deps=["entities"], group_name="entities", kinds=KINDS, owners=OWNERS,
-    code_version=f"catalog-1-{gazetteer_version()[:12]}", check_specs=checks.CATALOG_SPECS,
+    code_version=code_version("lib/entities.py") + "-" + gazetteer_version()[:12], check_specs=checks.CATALOG_SPECS,
     description="One row per canonical entity of the corpus: type, Chinese name, aliases, ISO3 for "
                 "countries, mentions and documents.",
 )

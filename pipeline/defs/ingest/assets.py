@@ -2,7 +2,7 @@ import dagster as dg
 import pyarrow as pa
 
 from pipeline.defs.ingest import checks
-from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
+from pipeline.defs.metadata import KINDS, OWNERS, code_version, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import parallel, stages
@@ -10,7 +10,7 @@ from pipeline.lib import parallel, stages
 
 @dg.asset(
     partitions_def=documents_partitions, backfill_policy=batch_backfill, group_name="ingest",
-    kinds=KINDS, owners=OWNERS, code_version="ingest-1", check_specs=checks.SPECS,
+    kinds=KINDS, owners=OWNERS, code_version=code_version("lib/ingest.py", "lib/stages.py", "lib/storage.py", "schemas.py"), check_specs=checks.SPECS,
     description="Source files read and decoded (BOMs honoured, then detection), with their hash, "
                 "size and sidecar; unreadable files are quarantined with a reason.",
 )

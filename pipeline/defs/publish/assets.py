@@ -5,6 +5,7 @@ import dagster as dg
 import pyarrow as pa
 
 from pipeline.defs.metadata import OWNERS
+from pipeline.defs.metadata import code_version as asset_code_version
 from pipeline.defs.publish import checks
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import stages
@@ -18,7 +19,7 @@ RELEASE_POOL = "unparl_release"
 
 @dg.asset(
     deps=["corpus_statistics"], group_name="publish", kinds={"python", "parquet", "json"}, owners=OWNERS,
-    code_version="release-1", check_specs=checks.SPECS,
+    code_version=asset_code_version("lib/release.py", "lib/release_card.py", "lib/release_charts.py", "lib/release_verify.py", "lib/storage.py"), check_specs=checks.SPECS,
     # One release cut at a time across runs and machines, when the instance limits this pool.
     pool=RELEASE_POOL,
     description="An immutable, versioned release folder (Parquet, JSON Lines, manifest, Frictionless "

@@ -1,7 +1,7 @@
 import dagster as dg
 import pyarrow as pa
 
-from pipeline.defs.metadata import KINDS, OWNERS, preview
+from pipeline.defs.metadata import KINDS, OWNERS, code_version, preview
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import stages
 from pipeline.lib.stats import compute_statistics, summarise
@@ -9,7 +9,7 @@ from pipeline.lib.storage import atomic_write_text, dumps_json, read_parquet, wr
 
 
 @dg.asset(
-    deps=["entity_catalog"], group_name="stats", kinds=KINDS, owners=OWNERS, code_version="stats-1",
+    deps=["entity_catalog"], group_name="stats", kinds=KINDS, owners=OWNERS, code_version=code_version("lib/stats.py", "lib/stages.py", "gazetteers/stopwords_un.txt", "gazetteers/sdg_goals.tsv"),
     description="Corpus statistics: per-document profiles, entity counts, countries, SDGs, operative "
                 "verbs, keywords, entity co-occurrence and the citation graph, computed with Polars.",
 )

@@ -2,22 +2,25 @@ import dagster as dg
 import pyarrow as pa
 
 from pipeline import schemas
-from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
+from pipeline.defs.metadata import KINDS, OWNERS, code_version, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.defs.structure import checks
 from pipeline.lib import parallel, stages
 
 
+STRUCTURE_VERSION = code_version("lib/structure.py", "lib/clean.py", "gazetteers/operative_verbs.tsv", "lib/stages.py", "lib/storage.py", "schemas.py")
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec("document_metadata", deps=["clean_documents"], group_name="structure", kinds=KINDS,
-                     owners=OWNERS, code_version="structure-1",
+                     owners=OWNERS, code_version=STRUCTURE_VERSION,
                      description="One row per document: symbol, kind, title, session, agenda item, date, "
                                  "resolution number, plenary meeting, drafts, each with its provenance "
                                  "(text, sidecar or inferred); the text's own symbol when a sidecar overrides it."),
         dg.AssetSpec("paragraphs", deps=["clean_documents"], group_name="structure", kinds=KINDS,
-                     owners=OWNERS, code_version="structure-1",
+                     owners=OWNERS, code_version=STRUCTURE_VERSION,
                      description="Paragraphs with kind, number, section, subsection, operative verb, "
                                  "footnote links and citation-style ids (A/RES/74/304:op5, A/74/759:p70(a))."),
     ],

@@ -2,12 +2,12 @@ import dagster as dg
 import pyarrow as pa
 
 from pipeline import schemas
-from pipeline.defs.metadata import KINDS, OWNERS, table_metadata
+from pipeline.defs.metadata import KINDS, OWNERS, code_version, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.defs.tokens import checks
 from pipeline.lib import parallel, stages
-from pipeline.lib.tokens import backend_name, userdict_version
+from pipeline.lib.tokens import backend_name
 
 
 def _texts(settings: UnparlSettings, keys) -> dict[str, str]:
@@ -18,7 +18,7 @@ def _texts(settings: UnparlSettings, keys) -> dict[str, str]:
 @dg.asset(
     deps=["paragraphs", "document_metadata"], partitions_def=documents_partitions,
     backfill_policy=batch_backfill, group_name="tokens", kinds=KINDS, owners=OWNERS,
-    code_version="sentences-1", check_specs=checks.SPECS,
+    code_version=code_version("lib/sentences.py", "lib/stages.py", "lib/storage.py", "schemas.py"), check_specs=checks.SPECS,
     description="Sentences split at 。！？ inside each paragraph, never across paragraphs.",
 )
 def sentences(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
@@ -32,7 +32,7 @@ def sentences(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg
 @dg.asset(
     deps=["sentences"], partitions_def=documents_partitions, backfill_policy=batch_backfill,
     group_name="tokens", kinds=KINDS | {"jieba"}, owners=OWNERS,
-    code_version=f"tokens-1-{userdict_version()}", check_specs=checks.TOKEN_SPECS,
+    code_version=code_version("lib/tokens.py", "gazetteers/userdict.txt", "lib/stages.py", "lib/storage.py", "schemas.py"), check_specs=checks.TOKEN_SPECS,
     description="Tokens with part-of-speech tags from jieba (posseg; jieba-rs when the tokenizer setting "
                 "or UNPARL_TOKENIZER says rjieba), using a user dictionary of the "
                 "corpus's proper names so they are not cut apart.",
