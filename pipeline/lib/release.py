@@ -142,12 +142,31 @@ def canonical_table(table: pa.Table, schema: pa.Schema, sort_by: list[str] | Non
     return pa.Table.from_arrays(columns, schema=schema).combine_chunks()
 
 
+class _HashingSink:
+    """A write-only file that hashes what it is given, so a table is hashed as it is
+    serialised instead of first being copied whole into memory."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def table_digest(table: pa.Table) -> str:
-    sink = pa.BufferOutputStream()
+    sink = _HashingSink()
     plain = _plain_strings(table).combine_chunks()
-    with pa.ipc.new_stream(sink, plain.schema) as writer:
+    with pa.PythonFile(sink, mode="w") as stream, pa.ipc.new_stream(stream, plain.schema) as writer:
         writer.write_table(plain)
-    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    return sink.digest.hexdigest()
 
 
 def content_hash(tables: dict[str, pa.Table], summary: dict) -> str:

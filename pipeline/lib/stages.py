@@ -351,7 +351,7 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
     result = {}
     for name, tables in parts.items():
         schema = schemas.TABLES[name]
-        result[name] = (pa.concat_tables([to_arrow(t, schema) for t in tables]).combine_chunks()
+        result[name] = (pa.concat_tables([to_arrow(t, schema) for t in tables])
                         if tables else schema.empty_table())
     result["quarantine"] = to_arrow(quarantine, schemas.QUARANTINE)
     return result, warnings
