@@ -151,7 +151,8 @@ def run_documents(data_dir: Path, keys: Sequence[str], *, workers: int | None = 
     """All the chosen stages for each document, one document per task; seconds per stage."""
     options = _options(seeds_dir, max_bytes, backend)
     workers = resolve_workers(workers)
-    tasks = [(tuple(chosen), Path(data_dir), key, options) for key in keys]
+    located = stages.locate_sources(Path(seeds_dir)) if seeds_dir is not None and "raw" in chosen else {}
+    tasks = [(tuple(chosen), Path(data_dir), key, {**options, "located": located.get(key)}) for key in keys]
     if workers <= 1 or len(keys) < MIN_BATCH:
         results = map(_document_task, tasks)
     else:
