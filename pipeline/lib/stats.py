@@ -234,12 +234,18 @@ def iso_country_names() -> pl.DataFrame:
 
 # --- inputs -------------------------------------------------------------------------------
 
+_COLUMNS_USED = {"tokens": ["doc_id", "sent_id", "text", "pos"]}
+
+
 def _frames(tables: dict[str, pa.Table]) -> dict[str, pl.DataFrame]:
     """The release tables as Polars frames with every schema column present and categories as strings."""
     frames = {}
     for name, schema in schemas.TABLES.items():
         table = tables.get(name)
         arrow = storage.to_arrow(table if table is not None else schema.empty_table(), schema)
+        if name in _COLUMNS_USED:
+            # The largest table: only the columns statistics read, so no copy of the rest is made.
+            arrow = arrow.select(_COLUMNS_USED[name])
         frame = pl.from_arrow(arrow)
         frames[name] = frame.with_columns(cs.categorical().cast(pl.String))
     return frames
