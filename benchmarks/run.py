@@ -232,13 +232,7 @@ def incremental(seeds: Path, data: Path, keys: list[str], n: int, backend: str, 
     record = {"doc_id": key}
     with timed(record, rss):
         start = time.perf_counter()
-        stages.ingest(seeds, data, key)
-        stages.clean_stage(data, key)
-        stages.structure_stage(data, key)
-        stages.sentences_stage(data, key)
-        stages.tokens_stage(data, key, backend)
-        stages.entities_stage(data, key)
-        stages.write_stamp(data, key)
+        stages.run_document(seeds, data, key, backend=backend)
         record["document_seconds"] = time.perf_counter() - start
         record["corpus_parts"] = corpus_stage(data, keys + [key], today=datetime.date(2020, 9, 5))
     record["corpus_seconds"] = sum(record["corpus_parts"].values())

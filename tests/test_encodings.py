@@ -40,12 +40,7 @@ TRADITIONAL = (
 
 def run_stages(seeds: Path, data: Path, doc_id: str) -> dict[str, pa.Table]:
     """Every per-document stage, as the assets run them; returns the work tables."""
-    stages.ingest(seeds, data, doc_id)
-    stages.clean_stage(data, doc_id)
-    stages.structure_stage(data, doc_id)
-    stages.sentences_stage(data, doc_id)
-    stages.tokens_stage(data, doc_id)
-    stages.entities_stage(data, doc_id)
+    stages.run_document(seeds, data, doc_id)
     return {name: stages.read_work(data, name, doc_id) for name in ("raw", *TABLES)}
 
 

@@ -289,13 +289,7 @@ def test_two_empty_files_are_each_empty_not_duplicates(tmp_path):
 
 
 def _process(seeds: Path, data: Path, doc_id: str) -> None:
-    stages.ingest(seeds, data, doc_id)
-    stages.clean_stage(data, doc_id)
-    stages.structure_stage(data, doc_id)
-    stages.sentences_stage(data, doc_id)
-    stages.tokens_stage(data, doc_id)
-    stages.entities_stage(data, doc_id)
-    stages.write_stamp(data, doc_id)  # every stage done: the document may enter a release
+    stages.run_document(seeds, data, doc_id)  # every stage done: the document may enter a release
 
 
 def test_who_keeps_a_shared_symbol_does_not_depend_on_arrival_order(tmp_path):

@@ -254,6 +254,19 @@ def entities_stage(data_dir: Path, doc_id: str) -> StageResult:
 # A para_id reads like the UN's citation (A/74/759:p19). When two files claim the same symbol
 # (two versions of one report, a sidecar copied by mistake), the document first in doc_id order
 # keeps the plain symbol and every other cites as `A/74/759@<doc_id>:p19`, with a warning.
+def run_document(seeds_dir: Path, data_dir: Path, doc_id: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 backend: str | None = None, settings: str = "") -> None:
+    """Every per-document stage of one document, in order, then its stamp: the chain the
+    assets run one step at a time, for callers outside Dagster."""
+    ingest(seeds_dir, data_dir, doc_id, max_bytes=max_bytes)
+    clean_stage(data_dir, doc_id)
+    structure_stage(data_dir, doc_id)
+    sentences_stage(data_dir, doc_id)
+    tokens_stage(data_dir, doc_id, backend)
+    entities_stage(data_dir, doc_id)
+    write_stamp(data_dir, doc_id, settings)
+
+
 # Two documents may claim one symbol. Each document's own stages cite by its symbol; when the
 # corpus is assembled for a release, the first document in doc_id order keeps the symbol and the
 # others cite as `symbol@doc_id`, so a release never depends on the order documents arrived in
