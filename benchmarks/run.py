@@ -115,18 +115,15 @@ def corpus_stage(data_dir: Path, doc_ids: list[str], *, today: datetime.date) ->
 
     from pipeline import schemas
     from pipeline.lib import stages
-    from pipeline.lib.entities import build_catalog
+    from pipeline.lib.entities import CATALOG_COLUMNS, build_catalog
     from pipeline.lib.provenance import code_version, release_inputs, release_notes
     from pipeline.lib.release import cut_release
-    from pipeline.lib.stats import compute_statistics, summarise
+    from pipeline.lib.stats import statistics_and_summary
     from pipeline.lib.storage import to_arrow, write_parquet
-
-    import pyarrow as pa
 
     seconds = {}
     start = time.perf_counter()
-    parts = [stages.read_work(data_dir, "entities", k) for k in sorted(doc_ids)]
-    mentions = pa.concat_tables(parts) if parts else schemas.ENTITIES.empty_table()
+    mentions = stages.entity_mentions(data_dir, doc_ids, CATALOG_COLUMNS)
     catalog = to_arrow(build_catalog(pl.from_arrow(mentions)), schemas.ENTITY_CATALOG)
     catalog = write_parquet(stages.corpus_path(data_dir, "entity_catalog"), catalog,
                             sort_by=schemas.SORT_KEYS["entity_catalog"])
@@ -135,8 +132,7 @@ def corpus_stage(data_dir: Path, doc_ids: list[str], *, today: datetime.date) ->
     start = time.perf_counter()
     tables, warnings = stages.corpus_tables(data_dir, doc_ids)
     tables["entity_catalog"] = catalog
-    stats = compute_statistics(tables)
-    summary = summarise(tables, stats)
+    stats, summary = statistics_and_summary(tables)
     seconds["statistics"] = time.perf_counter() - start
 
     start = time.perf_counter()

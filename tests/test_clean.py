@@ -171,3 +171,17 @@ def test_clean_is_deterministic():
     again = clean(SOURCES["report"])
     assert again.clean_text == CLEANED["report"].clean_text
     assert again.source_map == CLEANED["report"].source_map
+
+
+@pytest.mark.parametrize("source, expected, offsets", [
+    pytest.param("联合\u200b国\u3000\u3000开发署", "联合国开发署", [0, 1, 3, 6, 7, 8], id="zero-width-and-layout-run"),
+    pytest.param("\u3000\u3000１．ＡＢ **欢迎** [72/278](#) 号", "1．AB 欢迎 72/278 号",
+                 [2, 3, 4, 5, 6, 9, 10, 13, 15, 16, 17, 18, 19, 20, 25, 26], id="indent-fullwidth-markup"),
+    pytest.param("甲 \u00a0 乙  1", "甲乙 1", [0, 4, 6, 7], id="space-runs"),
+])
+def test_every_clean_character_maps_to_its_source_character(source, expected, offsets):
+    cleaned = clean(source)
+    assert cleaned.clean_text == expected
+    assert [source_offset(cleaned.source_map, i) for i in range(len(expected))] == offsets
+    piece = cleaned.pieces[0]
+    assert (piece.source_start, piece.source_end) == (min(offsets), max(offsets) + 1)

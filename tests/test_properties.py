@@ -207,4 +207,4 @@ def test_random_bytes_give_a_quarantine_entry_or_a_document(data):
             assert tables["quarantine"].num_rows == 0 and tables["documents"].num_rows == 1
             texts = {"fuzz": tables["documents"].column("clean_text")[0].as_py()}
             for name in ("paragraphs", "sentences", "tokens", "entities"):
-                assert invariants.offsets_hold(tables[name], texts)[0], name
+                assert invariants.offsets_hold(tables[name].read(), texts)[0], name

@@ -15,7 +15,10 @@ What cleaning does, in order:
 6. Rejoins paragraphs cut by page breaks (see `_is_page_break_cut`).
 
 Every character of `clean_text` keeps the offset of the source character it came
-from, so offsets can be traced back to the source file (`source_map`).
+from, so offsets can be traced back to the source file (`source_map`). A piece keeps
+those offsets as spans, `(source offset, length)` runs of consecutive source
+characters, so that nothing is done character by character in Python: characters
+are mapped with `str.translate`, found with regular expressions and cut out by range.
 """
 from __future__ import annotations
 
@@ -47,25 +50,45 @@ _MARKUP = re.compile(r"\*\*(.+?)\*\*|\[([^\[\]]+?)\]\([^()\s]*\)")
 _FINAL = set("。！？!?；;：:…")
 _SOFT = set("，,、")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u2018-\u201f《》「」『』【】]")
+# One pass over a line: zero-width characters go, layout spaces become spaces, full-width
+# digits and letters become ASCII.
+_LINE_TABLE = {**_ZERO_WIDTH, **dict.fromkeys(map(ord, _LAYOUT_SPACES), " "), **_FULLWIDTH_ALNUM}
+_TO_MAP = re.compile("[" + re.escape("".join(map(chr, _LINE_TABLE))) + "]")  # most lines have none
+_VISIBLE_RUN = re.compile("[^" + "".join(map(chr, _ZERO_WIDTH)) + "]+")
+# The spaces `_normalise_spaces` drops: at either end, before another space (a run keeps
+# its last one), or between two Chinese characters.
+# (Written to start with the space itself, so the regex engine can skip ahead to spaces.)
+_SPACE_TO_DROP = re.compile(rf" (?:(?<=\A )|(?=\Z| )|(?<={_CJK.pattern} )(?={_CJK.pattern}))")
+
+
+Span = tuple[int, int]  # (source offset of the first character, number of characters)
 
 
 @dataclass
 class Piece:
-    """A paragraph-to-be: its characters and, for each, the source offset it came from."""
+    """A paragraph-to-be: its characters and, as spans, the source offsets they came from."""
 
     text: str
-    offsets: list[int]
+    spans: list[Span]
     blank_before: bool = True
     indented: bool = False
     footnote: str | None = None
     joined_page_break: bool = False
 
+    @property
+    def offsets(self) -> list[int]:
+        """The source offset of every character (for inspection; the code works on spans)."""
+        return [src + i for src, n in self.spans for i in range(n)]
+
     def append(self, other: Piece, sep: str = "", sep_offset: int | None = None) -> None:
         if sep:
             self.text += sep
-            self.offsets.append(sep_offset if sep_offset is not None else self.offsets[-1])
+            if sep_offset is None:
+                src, n = self.spans[-1]
+                sep_offset = src + n - 1
+            self.spans.append((sep_offset, 1))
         self.text += other.text
-        self.offsets.extend(other.offsets)
+        self.spans.extend(other.spans)
 
 
 @dataclass
@@ -148,16 +171,11 @@ def _pieces(source: str) -> list[Piece]:
     blank_seen = True
     previous_line = ""
     for raw, start, end in _lines(source):
-        chars: list[str] = []
-        offsets: list[int] = []
-        for i, ch in enumerate(raw):
-            if ch.translate(_ZERO_WIDTH) == "":
-                continue
-            if ch in _LAYOUT_SPACES:
-                ch = " "
-            chars.append(chr(_FULLWIDTH_ALNUM.get(ord(ch), ord(ch))))
-            offsets.append(start + i)
-        text = "".join(chars)
+        text = raw.translate(_LINE_TABLE) if _TO_MAP.search(raw) else raw
+        if len(text) == len(raw):  # no zero-width character: one contiguous range
+            spans = [(start, len(raw))]
+        else:
+            spans = [(start + m.start(), m.end() - m.start()) for m in _VISIBLE_RUN.finditer(raw)]
         indented = raw.startswith("\u3000") or raw.startswith("  ") or raw.startswith("\t")
         lead = len(text) - len(text.lstrip())
         text_stripped = text.strip()
@@ -165,8 +183,9 @@ def _pieces(source: str) -> list[Piece]:
             current = None
             blank_seen = True
             continue
-        offsets = offsets[lead : lead + len(text_stripped)]
-        line = Piece(text_stripped, offsets, blank_before=blank_seen, indented=indented)
+        if len(text_stripped) != len(text):
+            spans = _select(spans, [(lead, lead + len(text_stripped))])
+        line = Piece(text_stripped, spans, blank_before=blank_seen, indented=indented)
         # Layout spaces go before the line is classified: "第 63 次\u3000全体会议" is a closing line.
         _normalise_spaces(line)
         new_paragraph = (
@@ -190,34 +209,62 @@ def _latin(ch: str) -> bool:
     return ch.isascii() and (ch.isalnum() or ch in ".,;:%)")
 
 
-def _keep(piece: Piece, keep: list[bool]) -> None:
-    piece.text = "".join(c for c, k in zip(piece.text, keep) if k)
-    piece.offsets = [o for o, k in zip(piece.offsets, keep) if k]
+def _select(spans: list[Span], ranges: list[tuple[int, int]]) -> list[Span]:
+    """The spans of the characters at the text positions in `ranges` (sorted, not overlapping)."""
+    out: list[Span] = []
+    i, at = 0, 0  # spans[i] covers text positions at .. at + its length
+    for a, b in ranges:
+        while a < b:
+            src, n = spans[i]
+            if a >= at + n:
+                i += 1
+                at += n
+                continue
+            end = min(b, at + n)
+            first = src + a - at
+            if out and out[-1][0] + out[-1][1] == first:
+                out[-1] = (out[-1][0], out[-1][1] + end - a)
+            else:
+                out.append((first, end - a))
+            a = end
+    return out
+
+
+def _keep(piece: Piece, ranges: list[tuple[int, int]]) -> None:
+    """Keep the characters at the text positions in `ranges`, drop the rest."""
+    piece.text = "".join(piece.text[a:b] for a, b in ranges)
+    piece.spans = _select(piece.spans, ranges)
 
 
 def _strip_markup(piece: Piece) -> None:
-    keep = [True] * len(piece.text)
-    for m in _MARKUP.finditer(piece.text):
+    text = piece.text
+    if "**" not in text and "](" not in text:
+        return
+    ranges: list[tuple[int, int]] = []
+    pos = 0
+    for m in _MARKUP.finditer(text):
         group = 1 if m.group(1) is not None else 2
-        for i in range(m.start(), m.end()):
-            if not (m.start(group) <= i < m.end(group)):
-                keep[i] = False
-    _keep(piece, keep)
+        ranges += [(pos, m.start()), m.span(group)]
+        pos = m.end()
+    if ranges:
+        ranges.append((pos, len(text)))
+        _keep(piece, ranges)
 
 
 def _normalise_spaces(piece: Piece) -> None:
+    """Runs of spaces collapse to their last one, none at the ends, and a space between two
+    Chinese characters is layout only (see `_SPACE_TO_DROP`)."""
     text = piece.text
-    keep = [True] * len(text)
-    for i, ch in enumerate(text):
-        if ch != " ":
-            continue
-        prev = text[i - 1] if i else ""
-        nxt = text[i + 1] if i + 1 < len(text) else ""
-        if nxt == " " or not prev or not nxt:
-            keep[i] = False  # runs collapse to their last space; none at the ends
-        elif _CJK.match(prev) and _CJK.match(nxt):
-            keep[i] = False  # a space between two Chinese characters is layout only
-    _keep(piece, keep)
+    if " " not in text:
+        return
+    ranges: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SPACE_TO_DROP.finditer(text):
+        ranges.append((pos, m.start()))
+        pos = m.end()
+    if ranges:
+        ranges.append((pos, len(text)))
+        _keep(piece, ranges)
 
 
 def _ends_open(text: str) -> bool:
@@ -251,7 +298,7 @@ def _rejoin_page_breaks(body: list[Piece]) -> list[Piece]:
         if out and _is_page_break_cut(out[-1], piece, in_body):
             before = out[-1]
             sep = " " if _latin(before.text[-1]) and _latin(piece.text[0]) else ""
-            before.append(piece, sep, piece.offsets[0])
+            before.append(piece, sep, piece.spans[0][0])
             before.joined_page_break = True
             continue
         if (NUMBERED.match(piece.text) or ORDINAL_HEADING.match(piece.text)
@@ -273,15 +320,18 @@ def _assemble(pieces: list[Piece]) -> Cleaned:
         start = pos
         parts.append(piece.text)
         pos += len(piece.text)
-        for i, off in enumerate(piece.offsets):
-            clean_at = start + i
-            if runs and runs[-1][0] + runs[-1][2] == clean_at and runs[-1][1] + runs[-1][2] == off:
-                runs[-1][2] += 1
+        first_run = len(runs)  # the "\n" between pieces is unmapped: runs never cross it
+        at = start
+        for src, n in piece.spans:
+            if len(runs) > first_run and runs[-1][1] + runs[-1][2] == src:
+                runs[-1][2] += n
             else:
-                runs.append([clean_at, off, 1])
+                runs.append([at, src, n])
+            at += n
         clean_pieces.append(CleanPiece(
             text=piece.text, char_start=start, char_end=pos,
-            source_start=min(piece.offsets), source_end=max(piece.offsets) + 1,
+            source_start=min(src for src, _ in piece.spans),
+            source_end=max(src + n for src, n in piece.spans),
             footnote=piece.footnote, joined_page_break=piece.joined_page_break,
             indented=piece.indented,
         ))

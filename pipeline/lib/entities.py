@@ -40,13 +40,13 @@ import csv
 import hashlib
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pipeline.lib.structure import cn_to_int
-from typing import Iterable
 
 import ahocorasick
 
@@ -59,11 +59,22 @@ SDG_FILE = "sdg_goals.tsv"
 
 TYPE_PRIORITY = ("DOC", "LAW", "EVENT", "ORG", "GPE", "PERSON", "SDG", "DATE", "PERCENT")
 METHOD_PRIORITY = ("gazetteer", "pattern", "abbreviation", "pos")
+_TYPE_RANK = {type_: rank for rank, type_ in enumerate(TYPE_PRIORITY)}
+_METHOD_RANK = {method: rank for rank, method in enumerate(METHOD_PRIORITY)}
 BLOCKER = "-"
 
 HAN = r"\u3400-\u9fff"
 _HAN_RE = re.compile(f"[{HAN}]")
+_HAN_FIRST, _HAN_LAST = "\u3400", "\u9fff"  # the same range, for comparing one character
 _SPACE_RE = re.compile(r"\s+")
+
+
+def _finditer(regex: re.Pattern, text: str, needs: str | tuple[str, ...]) -> Iterator[re.Match]:
+    """``regex.finditer(text)``, skipped when ``text`` holds none of ``needs``,
+    literals one of which every match contains: most paragraphs hold no date,
+    symbol or percentage, and a scan for one costs far more than ``in``."""
+    present = needs in text if isinstance(needs, str) else any(map(text.__contains__, needs))
+    return regex.finditer(text) if present else iter(())
 
 
 # --------------------------------------------------------------------------- gazetteers
@@ -93,6 +104,8 @@ class Gazetteer:
     # any normalised name -> (entity_id, type), for linking learned forms
     by_name: dict[str, tuple[str, str]]
     sdg: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # 第 N 届 + series name, series name + 第 N 届会议 (see _numbered_series_candidates)
+    series_patterns: tuple[re.Pattern, re.Pattern] | None = None
 
 
 def _read_table(path: Path) -> list[dict[str, str]]:
@@ -186,6 +199,7 @@ def load_gazetteer() -> Gazetteer:
             sdg[row["entity_id"]] = (row.get("short_zh") or "", row.get("short_en") or "")
     return Gazetteer(
         {e.entity_id: e for e in entries}, automaton, law_titles, event_series, by_name, sdg,
+        _series_patterns(event_series),
     )
 
 
@@ -228,39 +242,106 @@ class Candidate:
     def key(self) -> tuple:
         return (
             -(self.end - self.start),
-            TYPE_PRIORITY.index(self.type) if self.type in TYPE_PRIORITY else -1,
-            METHOD_PRIORITY.index(self.method),
+            _TYPE_RANK.get(self.type, -1),
+            _METHOD_RANK[self.method],
             self.start,
         )
 
 
 def resolve_overlaps(candidates: Iterable[Candidate]) -> list[Candidate]:
     """Longest span first, then type priority, then method priority."""
-    taken: list[tuple[int, int]] = []
+    # the spans taken so far, by start; they never overlap, so they are in end order too
+    taken_starts: list[int] = []
+    taken_ends: list[int] = []
     kept: list[Candidate] = []
     for cand in sorted(candidates, key=Candidate.key):
         if cand.end <= cand.start:
             continue
-        if any(cand.start < end and start < cand.end for start, end in taken):
+        # of the spans starting before this one ends, the last ends latest
+        index = bisect.bisect_left(taken_starts, cand.end)
+        if index and taken_ends[index - 1] > cand.start:
             continue
-        taken.append((cand.start, cand.end))
+        index = bisect.bisect_left(taken_starts, cand.start)
+        taken_starts.insert(index, cand.start)
+        taken_ends.insert(index, cand.end)
         if cand.type != BLOCKER:
             kept.append(cand)
     return sorted(kept, key=lambda c: (c.start, c.end))
 
 
-def _boundaries(text: str, tokens: list[tuple[int, int]] | None) -> set[int]:
+# --------------------------------------------------------------------------- tokens
+
+TOKEN_COLUMNS = ("text", "pos", "char_start", "char_end")
+
+
+@dataclass
+class ParagraphTokens:
+    """The jieba tokens of one paragraph as parallel columns, offsets relative to it."""
+    text: list[str]
+    pos: list[str | None]
+    start: list[int]
+    end: list[int]
+
+    @cached_property
+    def noun_ends(self) -> set[int]:
+        """Where a noun or an adjective ends on a Han character."""
+        return {end for end, pos, word in zip(self.end, self.pos, self.text)
+                if (pos or "")[:1] in ("n", "a") and _HAN_FIRST <= word[-1:] <= _HAN_LAST}
+
+
+class DocumentTokens:
+    """A document's tokens as parallel columns in char_start order, cut into
+    paragraphs by bisection."""
+
+    def __init__(self, text: list[str], pos: list[str | None], start: list[int], end: list[int]):
+        if start != sorted(start):  # a stable sort, so tokens at one offset keep their order
+            order = sorted(range(len(start)), key=start.__getitem__)
+            text, pos, start, end = ([column[i] for i in order] for column in (text, pos, start, end))
+        self.text, self.pos, self.start, self.end = text, pos, start, end
+
+    @classmethod
+    def of(cls, tokens: Sequence[Mapping] | Mapping[str, Sequence] | None) -> DocumentTokens | None:
+        """From rows (dicts with the TOKEN_COLUMNS keys) or from columns (a mapping
+        of those names to sequences); None when there are no tokens."""
+        if not tokens:
+            return None
+        if isinstance(tokens, Mapping):
+            start = list(tokens["char_start"])
+            pos = tokens.get("pos")
+            columns = (list(tokens["text"]), list(pos) if pos is not None else [None] * len(start),
+                       start, list(tokens["char_end"]))
+        else:
+            columns = ([t["text"] for t in tokens], [t.get("pos") for t in tokens],
+                       [t["char_start"] for t in tokens], [t["char_end"] for t in tokens])
+        return cls(*columns) if columns[2] else None
+
+    def paragraph(self, start: int, end: int) -> ParagraphTokens | None:
+        """The tokens that start and end inside [start, end), or None when there are none."""
+        lo = bisect.bisect_left(self.start, start)
+        hi = bisect.bisect_left(self.start, end)
+        text, pos, starts, ends = self.text[lo:hi], self.pos[lo:hi], self.start[lo:hi], self.end[lo:hi]
+        if ends and max(ends) > end:
+            # a token running past the paragraph's end is none of its tokens
+            keep = [i for i, token_end in enumerate(ends) if token_end <= end]
+            text, pos, starts, ends = ([column[i] for i in keep] for column in (text, pos, starts, ends))
+        if not starts:
+            return None
+        return ParagraphTokens(text, pos, [s - start for s in starts], [e - start for e in ends])
+
+
+def _boundaries(text: str, tokens: ParagraphTokens | None) -> set[int]:
+    edges = {0, len(text)}
     if tokens is None:
         import jieba
 
-        tokens, pos = [], 0
+        pos = 0
         for word in jieba.cut(text):
-            tokens.append((pos, pos + len(word)))
+            edges.add(pos)
             pos += len(word)
-    edges = {0, len(text)}
-    for start, end in tokens:
-        edges.add(start)
-        edges.add(end)
+            edges.add(pos)
+        return edges
+    edges.update(tokens.start)
+    edges.update(tokens.end)
     return edges
 
 
@@ -271,20 +352,21 @@ FREE_LEFT = set("在和及与或向由对经并同从为请将把以于至使让
 
 
 def _gazetteer_candidates(text: str, edges: set[int],
-                          noun_ends: set[int] | None = None) -> list[Candidate]:
+                          tokens: ParagraphTokens | None = None) -> list[Candidate]:
     gaz = load_gazetteer()
     found = []
     for end_index, (key, values) in gaz.automaton.iter(text):
         end = end_index + 1
         start = end - len(key)
+        short = len(key) <= 2
         for entity_id, type_ in values:
-            if len(key) <= 2 and type_ != BLOCKER:
+            if short and type_ != BLOCKER:
                 # short names are common substrings: demand word boundaries
                 if start not in edges or (type_ != "ORG" and end not in edges):
                     continue
                 # 议会大会, 平等大会: a short organ name right after a noun or
                 # adjective is the head of a compound, not the organ
-                if type_ == "ORG" and noun_ends and start in noun_ends:
+                if type_ == "ORG" and tokens is not None and start in tokens.noun_ends:
                     continue
             if key in HEAD_NOUN_NAMES and start > 0 and text[start - 1] not in FREE_LEFT:
                 # 秘书处 alone is the UN Secretariat; 国民议会秘书处, 联合秘书处,
@@ -333,11 +415,11 @@ def resolution_symbol(number: str, kind: str, context: str) -> str:
 def _doc_candidates(text: str, *, para_kind: str | None, own_symbol: str | None,
                     doc_type: str | None) -> list[Candidate]:
     found = []
-    for m in SYMBOL_RE.finditer(text):
+    for m in _finditer(SYMBOL_RE, text, "/"):
         symbol = m.group(0)
         if "/" in symbol and any(ch.isdigit() for ch in symbol):
             found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
-    for m in RES_LIST_RE.finditer(text):
+    for m in _finditer(RES_LIST_RE, text, "号"):
         numbers = list(re.finditer(RES_NUMBER, m.group(2)))
         context = text[max(0, m.start() - _ORGAN_BEFORE):m.start()]
         if len(numbers) == 1:
@@ -349,7 +431,7 @@ def _doc_candidates(text: str, *, para_kind: str | None, own_symbol: str | None,
             symbol = resolution_symbol(num.group(0), m.group(3), context)
             found.append(Candidate(base + num.start(), base + num.end(), "DOC",
                                    f"doc:{symbol}", "pattern", symbol))
-    for m in SC_RES_RE.finditer(text):
+    for m in _finditer(SC_RES_RE, text, "号"):
         symbol = f"S/RES/{m.group(2)}({m.group(3)})"
         found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
     own = OWN_NUMBER_RE.match(text)
@@ -363,10 +445,16 @@ def _doc_candidates(text: str, *, para_kind: str | None, own_symbol: str | None,
 
 # LAW ---------------------------------------------------------------------------
 
+_TITLE_MARKS_RE = re.compile("[《》]")
+
+
 def title_spans(text: str) -> list[tuple[int, int]]:
     """Outermost 《…》 spans; inner 《》 or 〈〉 belong to the outer title."""
     spans, depth, start = [], 0, 0
-    for index, ch in enumerate(text):
+    if "《" not in text:
+        return spans
+    for m in _TITLE_MARKS_RE.finditer(text):
+        index, ch = m.start(), m.group()
         if ch == "《":
             if depth == 0:
                 start = index
@@ -410,7 +498,7 @@ def _sdg_id(number: str) -> str | None:
 
 def _sdg_candidates(text: str) -> list[Candidate]:
     found = []
-    for m in SDG_RE.finditer(text):
+    for m in _finditer(SDG_RE, text, "目标"):
         first = _sdg_id(m.group(1))
         if first is None:
             continue
@@ -434,6 +522,7 @@ DATE_CN_YEAR_RE = re.compile(r"([〇零一二三四五六七八九]{4})\s*年")
 # 一九四二年一月一日, 二〇一九年十二月: older texts (the Charter) write whole dates in Han numerals
 DATE_CN_FULL_RE = re.compile(r"([〇零一二三四五六七八九]{4})\s*年\s*(十[一二]?|[一二三四五六七八九])\s*月"
                              r"(?:\s*(三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])\s*日)?")
+DASHES = ("-", "–", "—")
 DATE_RANGE_RE = re.compile(YEAR + r"\s*[-–—]\s*(1[5-9]\d\d|20\d\d)(?:\s*年(?!度))?"
                            r"(?=\s*(?:年|两年期|三年期|四年期|年度|期间|[，。、；)）]))")
 DATE_RANGE_YEAR_RE = re.compile(YEAR + r"\s*[-–—]\s*(1[5-9]\d\d|20\d\d)\s*年")
@@ -449,40 +538,42 @@ def _valid_month_day(month: int, day: int | None = None) -> bool:
 
 def _date_candidates(text: str) -> list[Candidate]:
     found = []
-    for m in DATE_FULL_RE.finditer(text):
+    if not any(map(text.__contains__, ("年", "月", "日", *DASHES))):
+        return found  # each pattern below needs one of them
+    for m in _finditer(DATE_FULL_RE, text, "日"):
         month, day = int(m.group(2)), int(m.group(3))
         if _valid_month_day(month, day):
             found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
                                    f"{m.group(1)}-{month:02d}-{day:02d}"))
-    for m in DATE_MONTH_RE.finditer(text):
+    for m in _finditer(DATE_MONTH_RE, text, "月"):
         month = int(m.group(2))
         if _valid_month_day(month):
             found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
                                    f"{m.group(1)}-{month:02d}"))
-    for m in DATE_YEAR_RE.finditer(text):
+    for m in _finditer(DATE_YEAR_RE, text, "年"):
         found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern", m.group(1)))
-    for m in DATE_CN_YEAR_RE.finditer(text):
+    for m in _finditer(DATE_CN_YEAR_RE, text, "年"):
         year = parse_number(m.group(1))
         if year and 1500 <= year <= 2100:
             found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern", str(year)))
-    for m in DATE_CN_FULL_RE.finditer(text):
+    for m in _finditer(DATE_CN_FULL_RE, text, "月"):
         year, month = parse_number(m.group(1)), parse_number(m.group(2))
         day = parse_number(m.group(3)) if m.group(3) else None
         if year and 1500 <= year <= 2100 and month and _valid_month_day(month, day):
             value = f"{year}-{month:02d}" + (f"-{day:02d}" if day else "")
             found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern", value))
     for regex in (DATE_RANGE_RE, DATE_RANGE_YEAR_RE):
-        for m in regex.finditer(text):
+        for m in _finditer(regex, text, DASHES):
             if int(m.group(1)) < int(m.group(2)):
                 found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
                                        f"{m.group(1)}/{m.group(2)}"))
-    for m in DATE_FISCAL_RE.finditer(text):
+    for m in _finditer(DATE_FISCAL_RE, text, "年度"):
         start_year = int(m.group(1))
         end_year = start_year // 100 * 100 + int(m.group(2))
         if end_year == start_year + 1:
             found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern",
                                    f"{start_year}/{end_year}"))
-    for m in DATE_DAY_RE.finditer(text):
+    for m in _finditer(DATE_DAY_RE, text, "日"):
         if re.search(r"\d\s*年\s*$", text[:m.start()]):
             continue  # the day of a dated year, found whole above
         month, day = int(m.group(1)), int(m.group(2))
@@ -502,10 +593,10 @@ def percent_value(number: str) -> str:
 
 def _percent_candidates(text: str) -> list[Candidate]:
     found = []
-    for m in PERCENT_RE.finditer(text):
+    for m in _finditer(PERCENT_RE, text, ("%", "％")):
         value = percent_value(m.group(1))
         found.append(Candidate(m.start(), m.end(), "PERCENT", f"percent:{value}", "pattern", value))
-    for m in PERCENT_CN_RE.finditer(text):
+    for m in _finditer(PERCENT_CN_RE, text, "百分之"):
         whole, _, frac = m.group(1).partition("点")
         number = parse_number(whole)
         if number is None:
@@ -530,20 +621,28 @@ def _org_slug(entity_id: str) -> str:
     return entity_id.split(":", 1)[1].replace(":", "-")
 
 
+def _series_patterns(event_series: dict[str, str]) -> tuple[re.Pattern, re.Pattern] | None:
+    if not event_series:
+        return None
+    names = sorted(event_series, key=len, reverse=True)
+    alternation = "|".join(re.escape(n) for n in names)
+    return (re.compile(rf"第\s*({ORDINAL})\s*[届次]\s*((?:{alternation}))"),
+            re.compile(rf"({alternation})\s*第\s*({ORDINAL})\s*届\s*(?:会议|大会|全球论坛|论坛|峰会)"))
+
+
 def _numbered_series_candidates(text: str) -> list[Candidate]:
     """第 N 届/次 + a known series name, and a series name + 第 N 届会议."""
     gaz = load_gazetteer()
-    if not gaz.event_series:
+    if gaz.series_patterns is None or "第" not in text:
         return []
-    names = sorted(gaz.event_series, key=len, reverse=True)
-    alternation = "|".join(re.escape(n) for n in names)
+    ordinal_first, series_first = gaz.series_patterns
     found = []
-    for m in re.finditer(rf"第\s*({ORDINAL})\s*[届次]\s*((?:{alternation}))", text):
+    for m in ordinal_first.finditer(text):
         number = parse_number(m.group(1))
         if number:
             series = gaz.event_series[normalise_name(m.group(2))]
             found.append(Candidate(m.start(), m.end(), "EVENT", f"event:{series}-{number}", "pattern"))
-    for m in re.finditer(rf"({alternation})\s*第\s*({ORDINAL})\s*届\s*(?:会议|大会|全球论坛|论坛|峰会)", text):
+    for m in series_first.finditer(text):
         number = parse_number(m.group(2))
         if number:
             series = gaz.event_series[normalise_name(m.group(1))]
@@ -617,6 +716,7 @@ UN_BODY_RE = re.compile(
 )
 # 联合国系统组织, 联合国会员国组织: descriptions of many bodies, not one name
 UN_BODY_GENERIC = ("会员国", "系统", "国际组织", "成员")
+MIDDLE_DOTS = ("·", "•", "‧", "・")
 PERSON_DOT_RE = re.compile(rf"[{HAN}]{{1,6}}(?:[·•‧・][{HAN}]{{1,8}})+")
 ORG_SUFFIX_CHARS = "署团办会军盟局处部厅院所组构队网"
 
@@ -641,7 +741,7 @@ def _parliament_candidates(text: str, gpes: list[Candidate]) -> list[Candidate]:
 def _un_body_candidates(text: str) -> list[Candidate]:
     gaz = load_gazetteer()
     found = []
-    for m in UN_BODY_RE.finditer(text):
+    for m in _finditer(UN_BODY_RE, text, "联合国"):
         name = m.group(0)
         if any(word in name for word in UN_BODY_GENERIC):
             continue
@@ -675,7 +775,7 @@ def _person_candidates(text: str) -> list[Candidate]:
     run of Han characters around the dots may carry a title or a verb with it
     (秘书长安东尼奥·古特雷斯指出), which is cut off."""
     found = []
-    for m in PERSON_DOT_RE.finditer(text):
+    for m in _finditer(PERSON_DOT_RE, text, MIDDLE_DOTS):
         dots = [i for i in range(m.start(), m.end()) if text[i] in "·•‧・"]
         start = dots[0] - _name_part(text[m.start():dots[0]], from_end=True)
         end = dots[-1] + 1 + _name_part(text[dots[-1] + 1:m.end()], from_end=False)
@@ -690,26 +790,29 @@ def _person_candidates(text: str) -> list[Candidate]:
 POS_ORG_ENDINGS = ("大学", "学院", "协会", "基金会", "研究所", "研究院", "委员会", "联合会", "银行")
 POS_PLACE_ENDINGS = ("省", "州", "市", "县", "岛", "群岛", "地区")
 PERSON_TITLES = ("先生", "女士", "阁下", "大使", "博士", "教授", "总统", "总理", "主席", "秘书长")
+POS_TAGS = frozenset({"nt", "nr", "ns"})  # the only tags the fallback reads
 
 
-def _pos_candidates(text: str, tokens: list[dict] | None) -> list[Candidate]:
+def _pos_candidates(text: str, tokens: ParagraphTokens | None) -> list[Candidate]:
     """Weak fallback: only jieba tags whose surface form also looks like a
     name of that kind, so precision stays high."""
-    if not tokens:
+    if tokens is None:
         return []
+    words, tags, starts, ends = tokens.text, tokens.pos, tokens.start, tokens.end
+    last = len(words) - 1
     found = []
-    for index, tok in enumerate(tokens):
-        word, pos, start, end = tok["text"], tok.get("pos") or "", tok["start"], tok["end"]
-        nxt = tokens[index + 1] if index + 1 < len(tokens) else None
+    for index in [i for i, pos in enumerate(tags) if pos in POS_TAGS]:
+        word, pos, start, end = words[index], tags[index], starts[index], ends[index]
+        # the next token, when it follows this one with no gap
+        glued = words[index + 1] if index < last and starts[index + 1] == end else None
         if pos == "nt" and len(word) >= 4 and word.endswith(POS_ORG_ENDINGS):
             found.append(Candidate(start, end, "ORG", f"org:{word}", "pos"))
-        elif pos == "nr" and nxt and nxt["text"] in POS_ORG_ENDINGS and nxt["start"] == end:
+        elif pos == "nr" and glued in POS_ORG_ENDINGS:
             # a proper name glued to an institution word: 乔治城 + 大学
-            found.append(Candidate(start, nxt["end"], "ORG", f"org:{word}{nxt['text']}", "pos"))
+            found.append(Candidate(start, ends[index + 1], "ORG", f"org:{word}{glued}", "pos"))
         elif pos == "ns" and len(word) >= 3 and word.endswith(POS_PLACE_ENDINGS):
             found.append(Candidate(start, end, "GPE", f"gpe:{word}", "pos"))
-        elif (pos == "nr" and 2 <= len(word) <= 4 and nxt and nxt["text"] in PERSON_TITLES[:6]
-              and nxt["start"] == end):
+        elif pos == "nr" and 2 <= len(word) <= 4 and glued in PERSON_TITLES[:6]:
             found.append(Candidate(start, end, "PERSON", f"person:{word}", "pos"))
     return found
 
@@ -850,7 +953,7 @@ TITLE_LINK_REACH = 1
 SHORT_TITLE = 2
 
 
-def _link_short_titles(cands: list[Candidate], text: str, doc_text_before: str,
+def _link_short_titles(cands: list[Candidate], text: str, doc_text: str, start: int,
                        state: DocumentState) -> None:
     """A title unknown to the gazetteer that ends an earlier title of the same
     document (《合作协定》 after 《联合国同各国议会联盟的合作协定》), or a
@@ -879,7 +982,7 @@ def _link_short_titles(cands: list[Candidate], text: str, doc_text_before: str,
             best = -1
             for name, entity_id in gaz.law_titles.items():
                 if name != key and name.endswith(key):
-                    pos = doc_text_before.rfind(name)
+                    pos = doc_text.rfind(name, 0, start)  # in doc_text[:start]
                     if pos > best:
                         best, match = pos, entity_id
         if match:
@@ -889,25 +992,16 @@ def _link_short_titles(cands: list[Candidate], text: str, doc_text_before: str,
 
 # --------------------------------------------------------------------------- public API
 
-def _paragraph_tokens(tokens: list[dict] | None, start: int, end: int) -> list[dict] | None:
-    if tokens is None:
-        return None
-    selected = []
-    for tok in tokens:
-        if tok["char_start"] >= start and tok["char_end"] <= end:
-            selected.append({"text": tok["text"], "pos": tok.get("pos"),
-                             "start": tok["char_start"] - start, "end": tok["char_end"] - start})
-    return selected
-
-
 def tag_paragraph(text: str, *, state: DocumentState, para_kind: str | None = None,
                   symbol: str | None = None, doc_type: str | None = None,
-                  tokens: list[dict] | None = None, text_before: str = "") -> list[Candidate]:
-    """Entities of one paragraph, offsets relative to it."""
-    edges = _boundaries(text, [(t["start"], t["end"]) for t in tokens] if tokens else None)
-    noun_ends = {t["end"] for t in tokens or ()
-                 if (t.get("pos") or "")[:1] in ("n", "a") and _HAN_RE.match(t["text"][-1:] or " ")}
-    gaz_cands = _gazetteer_candidates(text, edges, noun_ends)
+                  tokens: ParagraphTokens | None = None, doc_text: str = "",
+                  start: int = 0) -> list[Candidate]:
+    """Entities of one paragraph, offsets relative to it. Without tokens, jieba
+    cuts the paragraph for the word boundaries and there is no POS fallback.
+    ``doc_text`` is the whole document, where the paragraph begins at ``start``:
+    short titles are linked to titles printed before it."""
+    edges = _boundaries(text, tokens)
+    gaz_cands = _gazetteer_candidates(text, edges, tokens)
     cands = gaz_cands
     cands += _doc_candidates(text, para_kind=para_kind, own_symbol=symbol, doc_type=doc_type)
     cands += _law_candidates(text)
@@ -929,32 +1023,32 @@ def tag_paragraph(text: str, *, state: DocumentState, para_kind: str | None = No
     learned = _learn_abbreviations(text, chosen, state, cands)
     if learned:
         chosen = resolve_overlaps(chosen + learned + _learned_candidates(text, state, edges))
-    _link_short_titles(chosen, text, text_before, state)
+    _link_short_titles(chosen, text, doc_text, start, state)
     state.paragraph += 1
     return chosen
 
 
 def tag_entities(*, doc_id: str, symbol: str | None, doc_type: str | None, clean_text: str,
                  paragraphs: list[dict], sentences: list[dict],
-                 tokens: list[dict] | None = None) -> list[dict]:
-    """Entity mentions of one document, as rows of the ENTITIES table."""
+                 tokens: list[dict] | Mapping[str, Sequence] | None = None) -> list[dict]:
+    """Entity mentions of one document, as rows of the ENTITIES table.
+
+    ``tokens`` are the document's jieba tokens, as rows (dicts with the keys of
+    TOKEN_COLUMNS) or, cheaper for a long document, as columns (a mapping of
+    those names to sequences of equal length). Without them, jieba cuts each
+    paragraph again for the word boundaries."""
     state = DocumentState()
     sentence_starts = sorted((s["char_start"], s["char_end"], s["sent_id"]) for s in sentences)
     starts = [s[0] for s in sentence_starts]
-    sorted_tokens = sorted(tokens, key=lambda t: t["char_start"]) if tokens else None
-    token_starts = [t["char_start"] for t in sorted_tokens] if sorted_tokens else []
+    doc_tokens = DocumentTokens.of(tokens)
     rows: list[dict] = []
     for para in sorted(paragraphs, key=lambda p: p["char_start"]):
         start, end = para["char_start"], para["char_end"]
         text = clean_text[start:end]
-        para_tokens = None
-        if sorted_tokens is not None:
-            lo = bisect.bisect_left(token_starts, start)
-            hi = bisect.bisect_left(token_starts, end)
-            para_tokens = _paragraph_tokens(sorted_tokens[lo:hi], start, end)
+        para_tokens = doc_tokens.paragraph(start, end) if doc_tokens is not None else None
         for cand in tag_paragraph(text, state=state, para_kind=para.get("kind"), symbol=symbol,
                                   doc_type=doc_type, tokens=para_tokens,
-                                  text_before=clean_text[:start]):
+                                  doc_text=clean_text, start=start):
             a, b = start + cand.start, start + cand.end
             index = bisect.bisect_right(starts, a) - 1
             sent_id = None
@@ -970,51 +1064,50 @@ def tag_entities(*, doc_id: str, symbol: str | None, doc_type: str | None, clean
     return rows
 
 
+CATALOG_COLUMNS = ["entity_id", "type", "text", "doc_id"]  # what build_catalog reads of the mentions
+
+
 def build_catalog(entities):
-    """One row per entity id, with names from the gazetteers where known."""
+    """One row per entity id, with names from the gazetteers where known. The mentions are
+    counted with Polars (one pass over them); only the distinct entities are named in Python."""
     import polars as pl
 
     gaz = load_gazetteer()
-    columns = ["entity_id", "type", "name_zh", "name_en", "aliases", "iso3", "n_mentions", "n_documents"]
+    schema = {"entity_id": pl.String, "type": pl.String, "name_zh": pl.String,
+              "name_en": pl.String, "aliases": pl.List(pl.String),
+              "iso3": pl.String, "n_mentions": pl.Int64, "n_documents": pl.Int64}
     if entities.height == 0:
-        return pl.DataFrame(schema={"entity_id": pl.String, "type": pl.String, "name_zh": pl.String,
-                                    "name_en": pl.String, "aliases": pl.List(pl.String),
-                                    "iso3": pl.String, "n_mentions": pl.Int64, "n_documents": pl.Int64})
-    texts: dict[str, Counter] = defaultdict(Counter)
-    types: dict[str, Counter] = defaultdict(Counter)
-    docs: dict[str, set] = defaultdict(set)
-    for row in entities.select("entity_id", "type", "text", "doc_id").iter_rows():
-        entity_id, type_, text, doc_id = row
-        texts[entity_id][text] += 1
-        types[entity_id][str(type_)] += 1
-        docs[entity_id].add(doc_id)
+        return pl.DataFrame(schema=schema)
+    rows = entities.select(CATALOG_COLUMNS).with_columns(pl.col("type").cast(pl.String)).with_row_index("i")
+    by_text = rows.group_by("entity_id", "text").agg(pl.len().alias("n"))
+    spoken = (by_text.sort(["entity_id", "n", "text"], descending=[False, True, False])
+              .group_by("entity_id", maintain_order=True).agg(pl.col("text").first().alias("spoken"),
+                                                               pl.col("text").alias("seen")))
+    # The most frequent type; a tie goes to the type mentioned first.
+    types = (rows.group_by("entity_id", "type").agg(pl.len().alias("n"), pl.col("i").min().alias("first"))
+             .sort(["entity_id", "n", "first"], descending=[False, True, False])
+             .group_by("entity_id", maintain_order=True).agg(pl.col("type").first()))
+    counts = rows.group_by("entity_id").agg(pl.len().cast(pl.Int64).alias("n_mentions"),
+                                            pl.col("doc_id").n_unique().cast(pl.Int64).alias("n_documents"))
     records = []
-    for entity_id in sorted(texts):
-        seen = texts[entity_id]
+    for entity_id, spoken_name, seen, type_, n_mentions, n_documents in (
+            spoken.join(types, on="entity_id").join(counts, on="entity_id").sort("entity_id")
+            .select("entity_id", "spoken", "seen", "type", "n_mentions", "n_documents").iter_rows()):
         entry = gaz.entries.get(entity_id)
         if entry is not None:
             name_zh, name_en = entry.name_zh, entry.name_en
             known = list(entry.aliases)
         else:
-            name_zh = sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-            name_en, known = None, []
+            name_zh, name_en, known = spoken_name, None, []
             if entity_id.startswith("doc:"):
                 name_zh = entity_id[4:]
             elif entity_id in gaz.sdg:
                 short_zh, short_en = gaz.sdg[entity_id]
                 name_zh, name_en = f"目标 {entity_id[4:]}：{short_zh}", f"Goal {entity_id[4:]}: {short_en}"
-        aliases = sorted({*known, *seen} - {name_zh})
         records.append({
-            "entity_id": entity_id,
-            "type": types[entity_id].most_common(1)[0][0],
-            "name_zh": name_zh,
-            "name_en": name_en,
-            "aliases": aliases,
+            "entity_id": entity_id, "type": type_, "name_zh": name_zh, "name_en": name_en,
+            "aliases": sorted({*known, *seen} - {name_zh}),
             "iso3": entry.iso3 if entry is not None else None,
-            "n_mentions": sum(seen.values()),
-            "n_documents": len(docs[entity_id]),
+            "n_mentions": n_mentions, "n_documents": n_documents,
         })
-    return pl.DataFrame(records, schema={"entity_id": pl.String, "type": pl.String, "name_zh": pl.String,
-                                         "name_en": pl.String, "aliases": pl.List(pl.String),
-                                         "iso3": pl.String, "n_mentions": pl.Int64,
-                                         "n_documents": pl.Int64}).select(columns)
+    return pl.DataFrame(records, schema=schema)

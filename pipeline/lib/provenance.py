@@ -43,7 +43,7 @@ def release_inputs(data_dir: Path, doc_ids) -> list[dict]:
         path = stages.work_path(data_dir, "raw", doc_id)
         if not path.exists():
             continue
-        raw = stages.read_work(data_dir, "raw", doc_id).to_pylist()[0]
+        raw = stages.read_raw(data_dir, doc_id)
         inputs.append({"source_file": raw["source_file"], "sha256": raw["source_sha256"],
                        "bytes": raw["source_bytes"], "doc_id": doc_id, "status": raw["status"]})
         if raw["sidecar_file"]:

@@ -16,16 +16,17 @@ import datetime
 import fcntl
 import gzip
 import hashlib
-import io
 import json
 import os
 import re
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -161,23 +162,47 @@ class _HashingSink:
         self.closed = True
 
 
+class TableDigest:
+    """sha256 of a table's rows (dictionaries decoded) in Arrow IPC form, fed a piece at a
+    time. Rows are re-cut into fixed-size batches first, so the digest depends on the rows
+    only, never on how they were chunked or streamed."""
+
+    ROWS = 1 << 16
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self._sink = _HashingSink()
+        plain = _plain_strings(schema.empty_table())
+        self._stream = pa.PythonFile(self._sink, mode="w")
+        self._writer = pa.ipc.new_stream(self._stream, plain.schema)
+        self._pending = plain
+
+    def update(self, table: pa.Table) -> None:
+        self._pending = pa.concat_tables([self._pending, _plain_strings(table)])
+        while self._pending.num_rows >= self.ROWS:
+            self._writer.write_table(self._pending.slice(0, self.ROWS).combine_chunks())
+            self._pending = self._pending.slice(self.ROWS)
+
+    def hexdigest(self) -> str:
+        if self._pending.num_rows:
+            self._writer.write_table(self._pending.combine_chunks())
+        self._writer.close()
+        self._stream.close()
+        return self._sink.digest.hexdigest()
+
+
 def table_digest(table: pa.Table) -> str:
-    sink = _HashingSink()
-    plain = _plain_strings(table).combine_chunks()
-    with pa.PythonFile(sink, mode="w") as stream, pa.ipc.new_stream(stream, plain.schema) as writer:
-        writer.write_table(plain)
-    return sink.digest.hexdigest()
+    digest = TableDigest(table.schema)
+    digest.update(table)
+    return digest.hexdigest()
 
 
-def content_hash(tables: dict[str, pa.Table], summary: dict) -> str:
-    """Hash of the release's data: every table and the summary, not the version."""
+def content_hash(digests: dict[str, str], summary: dict) -> str:
+    """Hash of the release's data: every table's digest and the summary, not the version."""
     digest = hashlib.sha256()
-    for name in sorted(tables):
-        digest.update(f"{name}\0{table_digest(tables[name])}\n".encode())
+    for name in sorted(digests):
+        digest.update(f"{name}\0{digests[name]}\n".encode())
     digest.update(storage.dumps_json(summary).encode())
     return "sha256:" + digest.hexdigest()
-
-
 
 
 # --- changes against the previous release -------------------------------------------------
@@ -224,43 +249,36 @@ def describe_changes(previous: Path | None, documents: pa.Table, row_counts: dic
 
 # --- writing ------------------------------------------------------------------------------
 
-def write_jsonl(path: Path, table: pa.Table) -> None:
-    lines = io.StringIO()
-    for batch in table.to_batches(max_chunksize=10_000):
-        for row in batch.to_pylist():
-            lines.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
-            lines.write("\n")
-    storage.atomic_write_text(path, lines.getvalue())
+def write_jsonl_rows(out, table: pa.Table) -> None:
+    """Rows as JSON objects, one a line, UTF-8, to a file open for bytes: Polars' writer gives
+    the bytes json.dumps(row, ensure_ascii=False, separators=(",", ":")) would, far faster."""
+    pl.from_arrow(table).write_ndjson(out)
 
 
 def write_archive(folder: Path, target: Path, root_name: str) -> str:
-    """A deterministic .tar.gz of the folder: sorted members, mtime 0, owner 0:0.
-    Returns its sha256."""
+    """A deterministic .tar.gz of the folder: sorted members, mtime 0, owner 0:0, written
+    straight to disk. Returns its sha256."""
     files = sorted(p for p in folder.rglob("*"))
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in files:
-            rel = path.relative_to(folder).as_posix()
-            info = tarfile.TarInfo(f"{root_name}/{rel}")
-            info.mtime = 0
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if path.is_dir():
-                info.type = tarfile.DIRTYPE
-                info.mode = 0o755
-                tar.addfile(info)
-            else:
-                info.size = path.stat().st_size
-                info.mode = 0o644
-                with open(path, "rb") as f:
-                    tar.addfile(info, f)
-    compressed = io.BytesIO()
-    # mtime=0 and no file name keep the gzip header free of the build's time and place.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=6) as gz:
-        gz.write(raw.getvalue())
-    data = compressed.getvalue()
-    storage.atomic_write_bytes(target, data)
-    return hashlib.sha256(data).hexdigest()
+    with storage.atomic_path(target) as tmp, open(tmp, "wb") as out:
+        # mtime=0 and no file name keep the gzip header free of the build's time and place.
+        with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz, \
+                tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            for path in files:
+                rel = path.relative_to(folder).as_posix()
+                info = tarfile.TarInfo(f"{root_name}/{rel}")
+                info.mtime = 0
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                if path.is_dir():
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    tar.addfile(info)
+                else:
+                    info.size = path.stat().st_size
+                    info.mode = 0o644
+                    with open(path, "rb") as f:
+                        tar.addfile(info, f)
+    return storage.sha256_file(target)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -322,6 +340,37 @@ def _parquet_metadata(version: str, name: str, description: str) -> dict[str, st
     return {"unparl:version": version, "unparl:table": name, "unparl:description": description}
 
 
+def _canonical_batches(table, schema: pa.Schema, sort_by: list[str]) -> Iterator[pa.Table]:
+    """A table in release order: in memory (already canonical), or streamed a batch of whole
+    documents at a time (stages.DocumentTable), each batch put in order on its own."""
+    if isinstance(table, pa.Table):
+        yield table
+    else:
+        for batch in table.batches():
+            yield canonical_table(batch, schema, sort_by)
+
+
+def _write_table(path: Path, table, schema: pa.Schema, sort_by: list[str] | None,
+                 metadata: dict[str, str], jsonl: Path | None = None) -> tuple[str, int]:
+    """Write one release table as Parquet (and as JSON Lines when `jsonl` is given) and hash
+    its rows as they go by, in one pass: (digest, rows)."""
+    digest = TableDigest(schema)
+    with contextlib.ExitStack() as stack:
+        lines = None
+        if jsonl is not None:
+            lines = stack.enter_context(open(stack.enter_context(storage.atomic_path(jsonl)), "wb"))
+
+        def passing():
+            for batch in _canonical_batches(table, schema, sort_by or []):
+                digest.update(batch)
+                if lines is not None:
+                    write_jsonl_rows(lines, batch)
+                yield batch
+
+        rows = storage.write_parquet_batches(path, schema, passing(), metadata=metadata)
+    return digest.hexdigest(), rows
+
+
 def cut_release(
     data_dir: Path,
     tables: dict[str, pa.Table],
@@ -333,35 +382,48 @@ def cut_release(
     code_version: dict,
     today: datetime.date,
 ) -> ReleaseResult:
-    """Write a new release unless its data equals LATEST's."""
+    """Write a new release unless its data equals LATEST's. A table may be streamed (any
+    object with `batches()` and `num_rows`, as stages.DocumentTable): it is read, put in
+    order and written a batch at a time, never whole in memory."""
     data_dir = Path(data_dir)
-    canonical: dict[str, pa.Table] = {}
+    canonical: dict = {}
     for name, schema in schemas.TABLES.items():
         table = tables.get(name)
-        canonical[name] = canonical_table(table if table is not None else schema.empty_table(),
-                                          schema, schemas.SORT_KEYS[name])
+        if table is None or isinstance(table, pa.Table):
+            table = canonical_table(table if table is not None else schema.empty_table(),
+                                    schema, schemas.SORT_KEYS[name])
+        canonical[name] = table
     for name, schema in STATS_SCHEMAS.items():
         table = stats.get(name)
         # Statistics come ranked; their order is part of their meaning.
         canonical[name] = canonical_table(table if table is not None else schema.empty_table(),
                                           schema, None)
-    digest = content_hash(canonical, summary)
 
     with release_lock(data_dir):
         remove_leftovers(data_dir)
         previous = latest_release(data_dir)
-        if previous is not None:
-            manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
-            if manifest.get("content_hash") == digest:
-                return ReleaseResult(previous.name, previous, False, digest, {},
-                                     f"data identical to {previous.name}; no new release")
         releases = data_dir / "releases"
         releases.mkdir(parents=True, exist_ok=True)
         version = next_version(list_releases(data_dir), today)
         build = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{version}-", dir=releases))
         archive_tmp = releases / f"{ARCHIVE_TEMP_PREFIX}{version}-{os.getpid()}.tar.gz"
         try:
-            changes = _write_release(build, version, canonical, summary, previous,
+            # The tables are hashed as they are written, so the largest is read once.
+            descriptions = {**TABLE_DESCRIPTIONS, **STATS_DESCRIPTIONS}
+            digests, row_counts = {}, {}
+            for name, table in canonical.items():
+                digests[name], row_counts[name] = _write_table(
+                    build / f"{name}.parquet", table, _schema_of(name), schemas.SORT_KEYS.get(name),
+                    _parquet_metadata(version, name, descriptions[name]),
+                    jsonl=build / f"{name}.jsonl" if name in JSONL_TABLES else None)
+            digest = content_hash(digests, summary)
+            if previous is not None:
+                manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
+                if manifest.get("content_hash") == digest:
+                    shutil.rmtree(build, ignore_errors=True)
+                    return ReleaseResult(previous.name, previous, False, digest, {},
+                                         f"data identical to {previous.name}; no new release")
+            changes = _write_release(build, version, canonical, row_counts, summary, previous,
                                      inputs=inputs, notes=notes, code_version=code_version,
                                      today=today, content_hash=digest)
             problems = release_verify.problems(build)
@@ -386,10 +448,15 @@ def cut_release(
     return ReleaseResult(version, target, True, digest, changes, reason)
 
 
+def _schema_of(name: str) -> pa.Schema:
+    return schemas.TABLES[name] if name in schemas.TABLES else STATS_SCHEMAS[name]
+
+
 def _write_release(
     folder: Path,
     version: str,
     tables: dict[str, pa.Table],
+    row_counts: dict[str, int],
     summary: dict,
     previous: Path | None,
     *,
@@ -399,12 +466,8 @@ def _write_release(
     today: datetime.date,
     content_hash: str,
 ) -> dict:
+    """Everything of a release but its Parquet tables (written already)."""
     descriptions = {**TABLE_DESCRIPTIONS, **STATS_DESCRIPTIONS}
-    for name, table in tables.items():
-        storage.write_parquet(folder / f"{name}.parquet", table,
-                              metadata=_parquet_metadata(version, name, descriptions[name]))
-    for name in JSONL_TABLES:
-        write_jsonl(folder / f"{name}.jsonl", tables[name])
     storage.atomic_write_text(folder / "statistics.json", storage.dumps_json(summary))
 
     notes = list(notes)
@@ -412,7 +475,6 @@ def _write_release(
         notes.append("No CJK font was found when the charts were drawn: their Chinese labels may show as boxes.")
     charts = draw_charts({n: t for n, t in tables.items() if n in STATS_SCHEMAS}, folder / "charts")
 
-    row_counts = {name: table.num_rows for name, table in tables.items()}
     changes = describe_changes(previous, tables["documents"], row_counts)
     storage.atomic_write_text(folder / "CHANGES.json", storage.dumps_json(changes))
 

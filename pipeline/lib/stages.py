@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,13 +74,14 @@ def read_work(data_dir: Path, stage: str, doc_id: str) -> pa.Table:
     return pq.ParquetFile(path).read()  # one file: no dataset discovery
 
 
-def _rows(table: pa.Table, columns: list[str]) -> list[dict]:
-    """Rows as dicts, with dictionary-encoded columns decoded once rather than per value."""
+def _rows(table: pa.Table, columns: list[str], *, by_column: bool = False) -> list[dict] | dict[str, list]:
+    """Rows as dicts or, by_column, a dict of column lists (far cheaper for many rows), with
+    dictionary-encoded columns decoded once rather than per value."""
     table = table.select(columns)
     for i, field in enumerate(table.schema):
         if pa.types.is_dictionary(field.type):
             table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
-    return table.to_pylist()
+    return table.to_pydict() if by_column else table.to_pylist()
 
 
 def _write(data_dir: Path, stage: str, doc_id: str, table: pa.Table, sort_by: list[str] | None = None) -> Path:
@@ -169,12 +171,25 @@ def set_aside(data_dir: Path, doc_id: str, stage: str, exc: BaseException) -> St
     return StageResult(table, _write(data_dir, "raw", doc_id, table), list(row["warnings"]), quarantined=True)
 
 
-def _raw(data_dir: Path, doc_id: str) -> dict:
-    return read_work(data_dir, "raw", doc_id).to_pylist()[0]
+_RAW_FIELDS = [name for name in RAW.names if name != "text"]
+
+
+def _raw(data_dir: Path, doc_id: str, *, text: bool = False) -> dict:
+    """The raw stage's row of one document; its text only when asked for (the largest value)."""
+    path = work_path(data_dir, "raw", doc_id)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: materialise the 'raw' stage for {doc_id} first")
+    row = pq.ParquetFile(path).read(columns=None if text else _RAW_FIELDS).to_pylist()[0]
+    return row if text else {**row, "text": None}
+
+
+def read_raw(data_dir: Path, doc_id: str) -> dict:
+    """What the raw stage recorded of one document, without its text."""
+    return _raw(data_dir, doc_id)
 
 
 def clean_stage(data_dir: Path, doc_id: str) -> StageResult:
-    raw = _raw(data_dir, doc_id)
+    raw = _raw(data_dir, doc_id, text=True)
     cleaned = clean(raw["text"]) if raw["status"] == "ok" else Cleaned("", [], [])
     pieces = json.dumps([p.__dict__ for p in cleaned.pieces], ensure_ascii=False)
     table = pa.Table.from_pylist([{
@@ -236,14 +251,25 @@ def tokens_stage(data_dir: Path, doc_id: str, backend: str | None = None) -> Sta
 
 
 def entities_stage(data_dir: Path, doc_id: str) -> StageResult:
-    from pipeline.lib.entities import tag_entities
+    from pipeline.lib.entities import TOKEN_COLUMNS, tag_entities
 
-    doc = read_work(data_dir, "documents", doc_id).to_pylist()[0]
+    def read(stage: str, columns: list[str], by_column: bool = False) -> list[dict] | dict[str, list]:
+        # Only the columns the tagger uses (the documents and tokens files hold many more),
+        # without read-ahead or threads: the files are small.
+        path = work_path(data_dir, stage, doc_id)
+        if path.exists():
+            table = pq.ParquetFile(path, pre_buffer=False).read(columns=columns, use_threads=False)
+        else:
+            table = read_work(data_dir, stage, doc_id)  # raises its "materialise ... first" error
+        return _rows(table, columns, by_column=by_column)
+
+    doc = read("documents", ["symbol", "doc_type", "clean_text"])[0]
     rows = tag_entities(
         doc_id=doc_id, symbol=doc["symbol"], doc_type=doc["doc_type"], clean_text=doc["clean_text"],
-        paragraphs=_rows(read_work(data_dir, "paragraphs", doc_id), ["para_id", "kind", "char_start", "char_end"]),
-        sentences=_rows(read_work(data_dir, "sentences", doc_id), ["sent_id", "para_id", "char_start", "char_end"]),
-        tokens=_rows(read_work(data_dir, "tokens", doc_id), ["text", "pos", "char_start", "char_end"]),
+        paragraphs=read("paragraphs", ["para_id", "kind", "char_start", "char_end"]),
+        sentences=read("sentences", ["sent_id", "para_id", "char_start", "char_end"]),
+        # Columns, not one dict per token: a document has thousands of tokens.
+        tokens=read("tokens", list(TOKEN_COLUMNS), by_column=True),
     )
     table = to_arrow(rows, schemas.ENTITIES)
     return StageResult(table, _write(data_dir, "entities", doc_id, table, ["char_start", "char_end", "entity_id"]))
@@ -286,21 +312,13 @@ _ID_COLUMNS = {"paragraphs": ("para_id", "footnote_refs", "cited_by"), "sentence
                "tokens": ("sent_id",), "entities": ("para_id", "sent_id")}
 
 
-def _cite_as(tables: dict[str, pa.Table], doc_id: str, cite: str, cited: dict[str, str]) -> str | None:
-    """Make the document's ids start with the prefix the corpus rule gives it; returns the
-    warning to record when that prefix is not its plain symbol."""
+def _cite_as(tables: dict[str, pa.Table], doc_id: str, cite: str, cited: dict[str, str], paragraphs: Path) -> str:
+    """Record a warning in the document's row when the prefix the corpus rule gives it is not
+    its plain symbol; returns the prefix its work files use (read from `paragraphs`)."""
     doc = tables["documents"].to_pylist()[0]
     base = doc["symbol"] or doc_id
-    paragraphs = tables["paragraphs"].column("para_id").to_pylist()
-    current = paragraphs[0].rsplit(":", 1)[0] if paragraphs else cite
-    if current != cite:
-        for name, columns in _ID_COLUMNS.items():
-            table = tables[name]
-            for column in columns:
-                i = table.schema.get_field_index(column)
-                values = _with_prefix(table.column(column).to_pylist(), current, cite)
-                table = table.set_column(i, table.schema.field(column), pa.array(values, table.schema.field(column).type))
-            tables[name] = table
+    first = pq.ParquetFile(paragraphs).read(columns=["para_id"]).column("para_id")
+    current = first[0].as_py().rsplit(":", 1)[0] if len(first) else cite
     warning = shared_symbol_warning(base, cite, cited.get(base)) if cite != base else None
     warnings = [w for w in (doc["warnings"] or []) if not w.startswith(SHARED_SYMBOL_WARNING)]
     warnings += [warning] if warning else []
@@ -309,18 +327,87 @@ def _cite_as(tables: dict[str, pa.Table], doc_id: str, cite: str, cited: dict[st
         i = docs.schema.get_field_index("warnings")
         tables["documents"] = docs.set_column(i, docs.schema.field("warnings"),
                                               pa.array([warnings], docs.schema.field("warnings").type))
-    return warning
+    return current
 
 
-def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Table], list[str]]:
-    """The release tables for the given documents, read from the work folder.
+# A release never holds the corpus's paragraphs, sentences, tokens and entities in memory:
+# they stay in their documents' work files, which are already sorted, and are read a few
+# documents at a time (DocumentTable.batches) by the statistics and the release. Tokens are
+# most of the rows (about 5,000 a document).
+STREAMED = ("paragraphs", "sentences", "tokens", "entities")
+BATCH_ROWS = 250_000
+
+
+@dataclass(frozen=True)
+class WorkPart:
+    doc_id: str
+    path: Path
+    rows: int
+    cite: tuple[str, str] | None = None  # (prefix in the file, prefix in the corpus), when they differ
+
+
+@dataclass
+class DocumentTable:
+    """A corpus table kept as its documents' work files in doc_id order, read a few whole
+    documents at a time, with ids rewritten to the corpus's citation rule. Documents'
+    rows never interleave, so the batches, one after another, are the table in release order."""
+
+    name: str
+    schema: pa.Schema
+    parts: list[WorkPart]
+
+    @property
+    def num_rows(self) -> int:
+        return sum(p.rows for p in self.parts)
+
+    def _read(self, part: WorkPart, columns: list[str] | None) -> pa.Table:
+        table = pq.ParquetFile(part.path).read(columns=columns)
+        if part.cite is not None:
+            table = _rewrite_ids(table, self.name, *part.cite)
+        return table
+
+    def batches(self, columns: list[str] | None = None, rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
+        """Tables of whole documents, each of about `rows` rows (more when one document has more)."""
+        schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
+        pending: list[pa.Table] = []
+        count = 0
+        for part in self.parts:
+            pending.append(to_arrow(self._read(part, columns), schema))
+            count += pending[-1].num_rows
+            if count >= rows:
+                yield pa.concat_tables(pending)
+                pending, count = [], 0
+        if pending or not self.parts:
+            yield pa.concat_tables(pending) if pending else schema.empty_table()
+
+    def read(self, columns: list[str] | None = None) -> pa.Table:
+        """The whole table in memory (for small corpora and tests)."""
+        return pa.concat_tables(list(self.batches(columns, rows=2**62)))
+
+
+def _rewrite_ids(table: pa.Table, name: str, old: str, new: str) -> pa.Table:
+    for column in _ID_COLUMNS[name]:
+        if column not in table.column_names:
+            continue
+        i = table.schema.get_field_index(column)
+        field_ = table.schema.field(column)
+        values = _with_prefix(table.column(column).to_pylist(), old, new)
+        table = table.set_column(i, field_, pa.array(values, field_.type))
+    return table
+
+
+def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Table | DocumentTable], list[str]]:
+    """The release tables for the given documents, read from the work folder: `documents` and
+    `quarantine` in memory, the others as DocumentTables (read as they are used).
 
     Counts in `documents` are filled here from the other tables. A document whose work
     files are missing (its run failed) is left out with a warning, never half-included.
     Ids are unique across the corpus: of documents that claim one symbol, the first in
     doc_id order cites by it and the others as `symbol@doc_id`.
     """
-    parts: dict[str, list[pa.Table]] = {n: [] for n in ("documents", "paragraphs", "sentences", "tokens", "entities")}
+    held = ("documents",)
+    parts: dict[str, list[pa.Table]] = {n: [] for n in held}
+    streamed: dict[str, list[WorkPart]] = {n: [] for n in STREAMED}
     quarantine: list[dict] = []
     warnings: list[str] = []
     cited: dict[str, str] = {}  # citation prefix -> the document citing by it
@@ -342,12 +429,13 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
                                    "reason": raw["reason"], "detail": raw["detail"]})
                 continue
             seen_bytes[raw["source_sha256"]] = doc_id
-            tables = {name: read_work(data_dir, name, doc_id) for name in parts}
+            tables = {name: read_work(data_dir, name, doc_id) for name in held}
+            files = {name: work_path(data_dir, name, doc_id) for name in STREAMED}
+            rows = {name: _file_rows(path) for name, path in files.items()}
         except FileNotFoundError as exc:
             warnings.append(f"{doc_id}: left out of the release: {exc}")
             continue
-        counts = {"n_paragraphs": tables["paragraphs"].num_rows, "n_sentences": tables["sentences"].num_rows,
-                  "n_tokens": tables["tokens"].num_rows, "n_entities": tables["entities"].num_rows}
+        counts = {f"n_{name}": rows[name] for name in STREAMED}
         doc = tables["documents"]
         for name, value in counts.items():
             doc = doc.set_column(doc.schema.get_field_index(name), doc.schema.field(name),
@@ -357,17 +445,35 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
         cite = citation_prefix(base, doc_id, cited)
         while cite in cited:  # a symbol that itself reads like "X@doc"
             cite = f"{cite}@{doc_id}"
-        _cite_as(tables, doc_id, cite, cited)
+        current = _cite_as(tables, doc_id, cite, cited, files["paragraphs"])
         cited[cite] = doc_id
         for name, table in tables.items():
             parts[name].append(table)
-    result = {}
+        for name, path in files.items():
+            streamed[name].append(WorkPart(doc_id, path, rows[name], None if current == cite else (current, cite)))
+    result: dict[str, pa.Table | DocumentTable] = {}
     for name, tables in parts.items():
         schema = schemas.TABLES[name]
         result[name] = (pa.concat_tables([to_arrow(t, schema) for t in tables])
                         if tables else schema.empty_table())
+    for name, work_parts in streamed.items():
+        result[name] = DocumentTable(name, schemas.TABLES[name], work_parts)
     result["quarantine"] = to_arrow(quarantine, schemas.QUARANTINE)
     return result, warnings
+
+
+def _file_rows(path: Path) -> int:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing")
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def entity_mentions(data_dir: Path, doc_ids, columns: list[str]) -> pa.Table:
+    """These columns of every document's entity mentions that have a work file, in doc_id order."""
+    schema = pa.schema([schemas.ENTITIES.field(c) for c in columns])
+    parts = [to_arrow(pq.ParquetFile(path).read(columns=columns), schema) for doc_id in sorted(doc_ids)
+             if (path := work_path(data_dir, "entities", doc_id)).exists()]
+    return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
 # --- stamps: which documents need no work -------------------------------------------------

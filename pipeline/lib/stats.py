@@ -9,13 +9,14 @@ next to the tables they summarise.
 from __future__ import annotations
 
 import functools
-import sys
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import polars as pl
 import polars.selectors as cs
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline import schemas
 from pipeline.lib import storage
@@ -208,10 +209,12 @@ def stopwords() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=1)
 def jieba_idf() -> tuple[pl.DataFrame, float]:
-    """jieba's IDF table (the one jieba.analyse.extract_tags uses) and its median, for unseen words."""
-    import jieba.analyse  # noqa: F401  (registers jieba.analyse.tfidf)
+    """jieba's IDF table (the one jieba.analyse.extract_tags uses) and its median, for unseen words.
+    Read from jieba's file directly: importing jieba.analyse would load it a second time, as a
+    Python dict of 350,000 entries."""
+    import jieba
 
-    path = Path(sys.modules["jieba.analyse.tfidf"].DEFAULT_IDF)
+    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
     idf = pl.read_csv(path, separator=" ", has_header=False, quote_char=None,
                       new_columns=["keyword", "idf"],
                       schema_overrides={"keyword": pl.String, "idf": pl.Float64})
@@ -234,21 +237,77 @@ def iso_country_names() -> pl.DataFrame:
 
 # --- inputs -------------------------------------------------------------------------------
 
-_COLUMNS_USED = {"tokens": ["doc_id", "sent_id", "text", "pos"]}
+# Tokens are the largest table by far: statistics read only these columns, a batch of whole
+# documents at a time (every token statistic is per document), so the corpus's tokens are
+# never in memory at once.
+TOKEN_COLUMNS = ["doc_id", "sent_id", "text", "pos"]
 
 
-def _frames(tables: dict[str, pa.Table]) -> dict[str, pl.DataFrame]:
-    """The release tables as Polars frames with every schema column present and categories as strings."""
+def _frame(table: pa.Table) -> pl.DataFrame:
+    return pl.from_arrow(table).with_columns(cs.categorical().cast(pl.String))
+
+
+# The columns statistics read; the rest of these tables is never loaded for them.
+STATS_COLUMNS = {
+    "paragraphs": ["doc_id", "para_id", "seq", "kind", "number", "operative_verb", "text"],
+    "sentences": ["doc_id", "seq", "char_start", "char_end"],
+    "entities": ["doc_id", "para_id", "entity_id", "type", "text", "value", "char_start"],
+}
+
+
+def _slim(name: str, table: pa.Table) -> pa.Table:
+    """Only what statistics read: documents carry `n_characters` instead of `clean_text`, and
+    of paragraphs only footnotes keep their text (citations are read from them)."""
+    if name == "documents":
+        n_characters = pc.utf8_length(table.column("clean_text")).cast(pa.int64())
+        return table.drop_columns(["clean_text"]).append_column("n_characters", n_characters)
+    if name in STATS_COLUMNS:
+        table = table.select(STATS_COLUMNS[name])
+    if name == "paragraphs":
+        footnote = pc.equal(table.column("kind").cast(pa.string()), "footnote")
+        text = pc.if_else(footnote, table.column("text"), pa.scalar(None, table.schema.field("text").type))
+        table = table.set_column(table.schema.get_field_index("text"), "text", text)
+    return table
+
+
+def _frames(tables: dict) -> dict[str, pl.DataFrame]:
+    """The release tables but tokens as Polars frames, categories as strings, only the columns
+    statistics read (see _slim). A table is in memory or streamed (anything with
+    `batches(columns)`, as stages.DocumentTable): it is then read batch by batch."""
     frames = {}
     for name, schema in schemas.TABLES.items():
+        if name == "tokens":
+            continue
         table = tables.get(name)
-        arrow = storage.to_arrow(table if table is not None else schema.empty_table(), schema)
-        if name in _COLUMNS_USED:
-            # The largest table: only the columns statistics read, so no copy of the rest is made.
-            arrow = arrow.select(_COLUMNS_USED[name])
-        frame = pl.from_arrow(arrow)
-        frames[name] = frame.with_columns(cs.categorical().cast(pl.String))
+        if table is None or isinstance(table, pa.Table):
+            slim = _slim(name, storage.to_arrow(table if table is not None else schema.empty_table(), schema))
+        else:
+            columns = STATS_COLUMNS.get(name)
+            slim = pa.concat_tables([_slim(name, batch) for batch in table.batches(columns)])
+        frames[name] = _frame(slim)
     return frames
+
+
+def token_batches(tokens) -> Iterator[pl.DataFrame]:
+    """The token columns statistics read, as frames of whole documents. `tokens` is a table in
+    memory, or anything with `batches(columns)` (stages.DocumentTable), or None."""
+    schema = pa.schema([schemas.TOKENS.field(c) for c in TOKEN_COLUMNS])
+    if tokens is None:
+        yield _frame(schema.empty_table())
+    elif isinstance(tokens, pa.Table):
+        yield _frame(storage.to_arrow(tokens.select(TOKEN_COLUMNS), schema))
+    else:
+        for batch in tokens.batches(TOKEN_COLUMNS):
+            yield _frame(batch)
+
+
+def token_statistics(tokens) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-document token counts (for stats_documents) and keywords, batch by batch."""
+    profiles, kws = [], []
+    for frame in token_batches(tokens):
+        profiles.append(token_profile(frame))
+        kws.append(keywords(frame))
+    return pl.concat(profiles).sort("doc_id"), pl.concat(kws).sort("doc_id", "rank")
 
 
 def _names(entities: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
@@ -272,18 +331,26 @@ def _finish(frame: pl.DataFrame, name: str) -> pa.Table:
 
 # --- statistics ---------------------------------------------------------------------------
 
-def compute_statistics(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+def statistics_and_summary(tables: dict) -> tuple[dict[str, pa.Table], dict]:
+    """The statistics tables and statistics.json's content, the tables read once for both."""
+    frames = _frames(tables)
+    stats = compute_statistics(tables, frames)
+    return stats, summarise(tables, stats, frames)
+
+
+def compute_statistics(tables: dict, frames: dict[str, pl.DataFrame] | None = None) -> dict[str, pa.Table]:
     """All statistics tables, keyed by file stem."""
-    f = _frames(tables)
+    f = frames if frames is not None else _frames(tables)
+    token_profiles, token_keywords = token_statistics(tables.get("tokens"))
     names = _names(f["entities"], f["entity_catalog"])
     frames = {
-        "stats_documents": document_profiles(f),
+        "stats_documents": document_profiles(f, token_profiles),
         "stats_entities": entities_per_document(f["entities"], names),
         "stats_entities_corpus": entities_in_corpus(f["entities"], names),
         "stats_countries": country_mentions(f["entities"], f["entity_catalog"]),
         "stats_sdgs": sdg_mentions(f["entities"]),
         "stats_operative_verbs": operative_verbs(f["paragraphs"], f["documents"]),
-        "stats_keywords": keywords(f["tokens"]),
+        "stats_keywords": token_keywords,
         "stats_cooccurrence": cooccurrence(f["entities"], names),
         "stats_citations": citations(f["entities"], f["paragraphs"], f["documents"]),
     }
@@ -291,10 +358,20 @@ def compute_statistics(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
     return {name: _finish(frames[name], name) for name in STATS_SCHEMAS}
 
 
-def document_profiles(f: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def token_profile(tokens: pl.DataFrame) -> pl.DataFrame:
+    """Tokens per document and per sentence (mean, longest)."""
+    per_sentence = tokens.group_by("doc_id", "sent_id").len()
+    return per_sentence.group_by("doc_id").agg(
+        pl.col("len").sum().alias("n_tokens"),
+        pl.col("len").mean().round(3).alias("mean_sentence_tokens"),
+        pl.col("len").max().alias("max_sentence_tokens"),
+    )
+
+
+def document_profiles(f: dict[str, pl.DataFrame], tokens: pl.DataFrame) -> pl.DataFrame:
     docs = f["documents"].select(
         "doc_id", "symbol", "doc_type",
-        pl.col("clean_text").str.len_chars().cast(pl.Int64).alias("n_characters"),
+        "n_characters",
     )
     paragraphs = f["paragraphs"].group_by("doc_id").agg(
         pl.len().alias("n_paragraphs"),
@@ -305,12 +382,6 @@ def document_profiles(f: dict[str, pl.DataFrame]) -> pl.DataFrame:
         pl.len().alias("n_sentences"),
         sentence_chars.mean().round(3).alias("mean_sentence_chars"),
         sentence_chars.max().alias("max_sentence_chars"),
-    )
-    per_sentence = f["tokens"].group_by("doc_id", "sent_id").len()
-    tokens = per_sentence.group_by("doc_id").agg(
-        pl.col("len").sum().alias("n_tokens"),
-        pl.col("len").mean().round(3).alias("mean_sentence_tokens"),
-        pl.col("len").max().alias("max_sentence_tokens"),
     )
     entities = f["entities"].group_by("doc_id").agg(
         pl.len().alias("n_entities"),
@@ -446,20 +517,28 @@ def cooccurrence(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
         entities.filter(~pl.col("type").is_in(COOCCURRENCE_EXCLUDED_TYPES))
         .group_by("doc_id", "para_id", "entity_id").agg(pl.col("type").min())
     )
+    # The pairs are joined on integer codes: a paragraph naming many entities makes many pairs.
+    ids = present.select("entity_id").unique().sort("entity_id").with_row_index("e")
+    paragraphs = present.select("doc_id", "para_id").unique().with_row_index("p")
+    docs = present.select("doc_id").unique().with_row_index("d")
+    coded = (present.join(ids, on="entity_id").join(paragraphs, on=["doc_id", "para_id"])
+             .join(docs, on="doc_id").select("p", "d", "e", "type"))
     pairs = (
-        present.join(present, on=["doc_id", "para_id"], suffix="_b")
-        .filter(pl.col("entity_id") < pl.col("entity_id_b"))
-        .group_by(pl.col("entity_id").alias("entity_a"), pl.col("entity_id_b").alias("entity_b")).agg(
+        coded.join(coded.select("p", pl.col("e").alias("e_b"), pl.col("type").alias("type_b")), on="p")
+        .filter(pl.col("e") < pl.col("e_b"))
+        .group_by("e", "e_b").agg(
             pl.col("type").min().alias("type_a"),
             pl.col("type_b").min(),
             pl.len().alias("paragraphs"),
-            pl.col("doc_id").n_unique().alias("documents"),
+            pl.col("d").n_unique().alias("documents"),
         )
     )
-    label = names.select("entity_id", "name")
+    label = ids.join(names.select("entity_id", "name"), on="entity_id", how="left")
+    a = label.select("e", pl.col("entity_id").alias("entity_a"), pl.col("name").alias("name_a"))
+    b = label.select(pl.col("e").alias("e_b"), pl.col("entity_id").alias("entity_b"), pl.col("name").alias("name_b"))
     return (
-        pairs.join(label.rename({"entity_id": "entity_a", "name": "name_a"}), on="entity_a", how="left")
-        .join(label.rename({"entity_id": "entity_b", "name": "name_b"}), on="entity_b", how="left")
+        pairs.join(a, on="e").join(b, on="e_b")
+        .select("entity_a", "entity_b", "type_a", "type_b", "name_a", "name_b", "paragraphs", "documents")
         .sort(["paragraphs", "entity_a", "entity_b"], descending=[True, False, False])
     )
 
@@ -535,9 +614,9 @@ def _value_counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.iter_rows()}
 
 
-def summarise(tables: dict[str, pa.Table], stats: dict[str, pa.Table]) -> dict:
+def summarise(tables: dict, stats: dict[str, pa.Table], frames: dict[str, pl.DataFrame] | None = None) -> dict:
     """The content of statistics.json: counts and the head of each statistic."""
-    f = _frames(tables)
+    f = frames if frames is not None else _frames(tables)
     s = {name: pl.from_arrow(table).with_columns(cs.categorical().cast(pl.String))
          for name, table in stats.items()}
     documents = f["documents"]
@@ -576,8 +655,8 @@ def summarise(tables: dict[str, pa.Table], stats: dict[str, pa.Table]) -> dict:
             "documents": documents.height,
             "paragraphs": f["paragraphs"].height,
             "sentences": f["sentences"].height,
-            "tokens": f["tokens"].height,
-            "characters": int(documents.get_column("clean_text").str.len_chars().sum() or 0),
+            "tokens": tables["tokens"].num_rows if tables.get("tokens") is not None else 0,
+            "characters": int(documents.get_column("n_characters").sum() or 0),
             "entity_mentions": f["entities"].height,
             "distinct_entities": f["entities"].get_column("entity_id").n_unique(),
             "catalogued_entities": f["entity_catalog"].height,

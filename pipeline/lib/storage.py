@@ -9,7 +9,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -84,6 +85,35 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+# zstd's default level: higher levels cost far more time than they save bytes here.
+PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True, "use_dictionary": True, "store_schema": True}
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[str]:
+    """A temporary file beside `path` to write; renamed over `path` (after fsync) when the
+    block ends without error, removed otherwise."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _with_metadata(schema: pa.Schema, metadata: Mapping[str, str] | None) -> pa.Schema:
+    if not metadata:
+        return schema
+    merged = dict(schema.metadata or {})
+    merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+    return schema.with_metadata(merged)
+
+
 def write_parquet(
     path: Path,
     table: pa.Table,
@@ -94,26 +124,28 @@ def write_parquet(
     """Write a table atomically as zstd Parquet; returns the table as written."""
     if sort_by:
         table = sort_table(table, sort_by)
-    if metadata:
-        merged = dict(table.schema.metadata or {})
-        merged.update({k.encode(): v.encode() for k, v in metadata.items()})
-        table = table.replace_schema_metadata(merged)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(
-            # zstd's default level: higher levels cost far more time than they save bytes here.
-            table, tmp, compression="zstd",
-            write_statistics=True, use_dictionary=True, store_schema=True,
-        )
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    table = table.replace_schema_metadata(_with_metadata(table.schema, metadata).metadata)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, **PARQUET_OPTIONS)
     return table
+
+
+def write_parquet_batches(
+    path: Path,
+    schema: pa.Schema,
+    batches: Iterable[pa.Table],
+    *,
+    metadata: Mapping[str, str] | None = None,
+) -> int:
+    """Write tables of one schema, one after another, atomically as one zstd Parquet file
+    (a row group or more each), so the whole never has to be in memory; returns the rows."""
+    schema = _with_metadata(schema, metadata)
+    rows = 0
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, **PARQUET_OPTIONS) as writer:
+        for batch in batches:
+            writer.write_table(batch.replace_schema_metadata(schema.metadata))
+            rows += batch.num_rows
+    return rows
 
 
 def read_parquet(path: Path) -> pa.Table:

@@ -8,7 +8,7 @@ from pipeline.defs.metadata import KINDS, OWNERS, code_version, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import parallel, stages
-from pipeline.lib.entities import build_catalog, gazetteer_version
+from pipeline.lib.entities import CATALOG_COLUMNS, build_catalog, gazetteer_version
 from pipeline.lib.storage import to_arrow, write_parquet
 
 
@@ -55,9 +55,7 @@ def entities(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.
 def entity_catalog(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
     data = settings.data_path
     keys = context.instance.get_dynamic_partitions("documents")
-    parts = [stages.read_work(data, "entities", k) for k in sorted(keys)
-             if stages.work_path(data, "entities", k).exists()]
-    mentions = pa.concat_tables(parts) if parts else schemas.ENTITIES.empty_table()
+    mentions = stages.entity_mentions(data, keys, CATALOG_COLUMNS)
     catalog = to_arrow(build_catalog(pl.from_arrow(mentions)), schemas.ENTITY_CATALOG)
     path = stages.corpus_path(data, "entity_catalog")
     catalog = write_parquet(path, catalog, sort_by=schemas.SORT_KEYS["entity_catalog"])

@@ -4,7 +4,7 @@ import pyarrow as pa
 from pipeline.defs.metadata import KINDS, OWNERS, code_version, preview
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import stages
-from pipeline.lib.stats import compute_statistics, summarise
+from pipeline.lib.stats import statistics_and_summary
 from pipeline.lib.storage import atomic_write_text, dumps_json, read_parquet, write_parquet
 
 
@@ -22,10 +22,9 @@ def corpus_statistics(context: dg.AssetExecutionContext, settings: UnparlSetting
     catalog_path = stages.corpus_path(data, "entity_catalog")
     if catalog_path.exists():
         tables["entity_catalog"] = read_parquet(catalog_path)
-    stats = compute_statistics(tables)
+    stats, summary = statistics_and_summary(tables)
     for name, table in stats.items():
         write_parquet(stages.corpus_path(data, name), table)
-    summary = summarise(tables, stats)
     atomic_write_text(stages.corpus_path(data, "statistics").with_suffix(".json"), dumps_json(summary))
     meta = {f"rows/{name}": t.num_rows for name, t in stats.items()}
     meta["dagster/row_count"] = sum(t.num_rows for t in stats.values())
