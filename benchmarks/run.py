@@ -27,6 +27,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -438,6 +439,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help="also measure the instance with this many dynamic partitions (e.g. 1000 10000 100000)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results JSON")
     parser.add_argument("--name", default=None, help="file name of the results (default: date and sizes)")
+    parser.add_argument("--result-file", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     from pipeline.lib import tokens
@@ -450,10 +452,23 @@ def main(argv: list[str] | None = None) -> dict:
                     "python": platform.python_version(), "platform": platform.platform()},
         "backend": tokens.backend_name(backend), "sizes": [],
     }
+    if args.result_file:  # one size, in this process (started by the loop below)
+        with tempfile.TemporaryDirectory(prefix="unparl-bench-") as tmp:
+            r = bench_size(args.n[0], backend=backend, workers=args.workers,
+                           dagster=not args.no_dagster and args.n[0] <= args.dagster_max, root=Path(tmp), rss=rss)
+        rss.stop()
+        args.result_file.write_text(json.dumps(r, default=str), "utf-8")
+        return r
     with tempfile.TemporaryDirectory(prefix="unparl-bench-") as tmp:
         root = Path(tmp)
         for n in args.n:
-            r = bench_size(n, backend=backend, workers=args.workers, dagster=not args.no_dagster and n <= args.dagster_max, root=root, rss=rss)
+            # Each size in a fresh process, so one size's peak memory is not another's.
+            result_file = root / f"size_{n}.json"
+            command = [sys.executable, "-m", "benchmarks.run", "--n", str(n), "--backend", backend,
+                       "--workers", str(args.workers), "--dagster-max", str(args.dagster_max),
+                       "--result-file", str(result_file)] + (["--no-dagster"] if args.no_dagster else [])
+            subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
+            r = json.loads(result_file.read_text("utf-8"))
             results["sizes"].append(r)
             print_size(r)
             sys.stdout.flush()

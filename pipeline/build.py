@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from pipeline.lib import stages
 
@@ -78,13 +79,21 @@ def _assets(names) -> list:
 
 def build(seeds_dir: Path, data_dir: Path, instance: dg.DagsterInstance | None = None,
           resources: dict | None = None) -> BuildReport:
+    if not Path(seeds_dir).is_dir():
+        raise SystemExit(f"seeds folder {Path(seeds_dir).resolve()} does not exist")
+    instance = instance or dg.DagsterInstance.get()
+    # Dagster looks up the definitions' state storage in a context variable that entering an
+    # instance sets; an instance entered and dropped elsewhere in this process (a test's, an
+    # executor's) can leave it naming a storage whose instance is gone. Name this one's.
+    with set_defs_state_storage(instance.defs_state_storage):
+        return _build(seeds_dir, data_dir, instance, resources)
+
+
+def _build(seeds_dir: Path, data_dir: Path, instance: dg.DagsterInstance, resources: dict | None) -> BuildReport:
     from pipeline.defs.resources import UnparlSettings
 
     seeds_dir, data_dir = Path(seeds_dir).resolve(), Path(data_dir).resolve()
-    if not seeds_dir.is_dir():
-        raise SystemExit(f"seeds folder {seeds_dir} does not exist")
     data_dir.mkdir(parents=True, exist_ok=True)
-    instance = instance or dg.DagsterInstance.get()
     resources = resources or {"settings": UnparlSettings(seeds_dir=str(seeds_dir), data_dir=str(data_dir))}
     report = BuildReport()
     located, report.added, report.removed = sync_partitions(instance, seeds_dir, data_dir)

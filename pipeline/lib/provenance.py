@@ -38,12 +38,13 @@ def code_version() -> dict:
 
 
 def release_inputs(data_dir: Path, doc_ids) -> list[dict]:
+    def read(doc_id: str) -> dict | None:
+        return stages.read_raw(data_dir, doc_id) if stages.work_path(data_dir, "raw", doc_id).exists() else None
+
     inputs = []
-    for doc_id in sorted(doc_ids):
-        path = stages.work_path(data_dir, "raw", doc_id)
-        if not path.exists():
+    for doc_id, raw in zip(order := sorted(doc_ids), stages.read_ahead(read, order)):
+        if raw is None:
             continue
-        raw = stages.read_raw(data_dir, doc_id)
         inputs.append({"source_file": raw["source_file"], "sha256": raw["source_sha256"],
                        "bytes": raw["source_bytes"], "doc_id": doc_id, "status": raw["status"]})
         if raw["sidecar_file"]:

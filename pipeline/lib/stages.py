@@ -12,6 +12,7 @@ import json
 import re
 from functools import lru_cache
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,11 +68,13 @@ def work_path(data_dir: Path, stage: str, doc_id: str) -> Path:
     return path
 
 
-def read_work(data_dir: Path, stage: str, doc_id: str) -> pa.Table:
+def read_work(data_dir: Path, stage: str, doc_id: str, columns: list[str] | None = None) -> pa.Table:
+    """One stage's work file of one document (only `columns`, when given)."""
     path = work_path(data_dir, stage, doc_id)
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: materialise the '{stage}' stage for {doc_id} first")
-    return pq.ParquetFile(path).read()  # one file: no dataset discovery
+    # One small file: no dataset discovery, read-ahead or threads.
+    return pq.ParquetFile(path, pre_buffer=False).read(columns=columns, use_threads=False)
 
 
 def _rows(table: pa.Table, columns: list[str], *, by_column: bool = False) -> list[dict] | dict[str, list]:
@@ -84,9 +87,14 @@ def _rows(table: pa.Table, columns: list[str], *, by_column: bool = False) -> li
     return table.to_pydict() if by_column else table.to_pylist()
 
 
+# Work files are read back by the next stage and the release, never published: written fast
+# (lz4, no column statistics) rather than small.
+WORK_PARQUET_OPTIONS = {"compression": "lz4", "write_statistics": False, "use_dictionary": True, "store_schema": True}
+
+
 def _write(data_dir: Path, stage: str, doc_id: str, table: pa.Table, sort_by: list[str] | None = None) -> Path:
     path = work_path(data_dir, stage, doc_id)
-    write_parquet(path, table, sort_by=sort_by)
+    write_parquet(path, table, sort_by=sort_by, options=WORK_PARQUET_OPTIONS)
     return path
 
 
@@ -230,11 +238,11 @@ def structure_stage(data_dir: Path, doc_id: str) -> tuple[StageResult, StageResu
 
 
 def _clean_text(data_dir: Path, doc_id: str) -> str:
-    return read_work(data_dir, "documents", doc_id).column("clean_text")[0].as_py()
+    return read_work(data_dir, "documents", doc_id, ["clean_text"]).column("clean_text")[0].as_py()
 
 
 def sentences_stage(data_dir: Path, doc_id: str) -> StageResult:
-    paragraphs = read_work(data_dir, "paragraphs", doc_id).to_pylist()
+    paragraphs = read_work(data_dir, "paragraphs", doc_id, ["para_id", "char_start", "char_end"]).to_pylist()
     rows = attach_doc_id(split_sentences(_clean_text(data_dir, doc_id), paragraphs), doc_id)
     table = to_arrow(rows, schemas.SENTENCES)
     return StageResult(table, _write(data_dir, "sentences", doc_id, table, ["seq"]))
@@ -242,7 +250,7 @@ def sentences_stage(data_dir: Path, doc_id: str) -> StageResult:
 
 def tokens_stage(data_dir: Path, doc_id: str, backend: str | None = None) -> StageResult:
     """Tokens of one document; `backend` None means the configured one (see lib/tokens.py)."""
-    sentences = read_work(data_dir, "sentences", doc_id).select(["sent_id", "char_start", "char_end"]).to_pylist()
+    sentences = read_work(data_dir, "sentences", doc_id, ["sent_id", "char_start", "char_end"]).to_pylist()
     columns = tokenize_columns(_clean_text(data_dir, doc_id), sentences, backend)
     # Built column by column: one dict per token would cost more than a fast tokenizer does.
     columns = {"doc_id": pa.array([doc_id] * len(columns["seq"]), pa.string()), **columns}
@@ -254,14 +262,8 @@ def entities_stage(data_dir: Path, doc_id: str) -> StageResult:
     from pipeline.lib.entities import TOKEN_COLUMNS, tag_entities
 
     def read(stage: str, columns: list[str], by_column: bool = False) -> list[dict] | dict[str, list]:
-        # Only the columns the tagger uses (the documents and tokens files hold many more),
-        # without read-ahead or threads: the files are small.
-        path = work_path(data_dir, stage, doc_id)
-        if path.exists():
-            table = pq.ParquetFile(path, pre_buffer=False).read(columns=columns, use_threads=False)
-        else:
-            table = read_work(data_dir, stage, doc_id)  # raises its "materialise ... first" error
-        return _rows(table, columns, by_column=by_column)
+        # Only the columns the tagger uses (the documents and tokens files hold many more).
+        return _rows(read_work(data_dir, stage, doc_id, columns), columns, by_column=by_column)
 
     doc = read("documents", ["symbol", "doc_type", "clean_text"])[0]
     rows = tag_entities(
@@ -312,13 +314,11 @@ _ID_COLUMNS = {"paragraphs": ("para_id", "footnote_refs", "cited_by"), "sentence
                "tokens": ("sent_id",), "entities": ("para_id", "sent_id")}
 
 
-def _cite_as(tables: dict[str, pa.Table], doc_id: str, cite: str, cited: dict[str, str], paragraphs: Path) -> str:
+def _cite_as(tables: dict[str, pa.Table], doc_id: str, cite: str, cited: dict[str, str]) -> None:
     """Record a warning in the document's row when the prefix the corpus rule gives it is not
-    its plain symbol; returns the prefix its work files use (read from `paragraphs`)."""
-    doc = tables["documents"].to_pylist()[0]
+    its plain symbol."""
+    doc = tables["documents"].select(["symbol", "warnings"]).to_pylist()[0]
     base = doc["symbol"] or doc_id
-    first = pq.ParquetFile(paragraphs).read(columns=["para_id"]).column("para_id")
-    current = first[0].as_py().rsplit(":", 1)[0] if len(first) else cite
     warning = shared_symbol_warning(base, cite, cited.get(base)) if cite != base else None
     warnings = [w for w in (doc["warnings"] or []) if not w.startswith(SHARED_SYMBOL_WARNING)]
     warnings += [warning] if warning else []
@@ -327,7 +327,6 @@ def _cite_as(tables: dict[str, pa.Table], doc_id: str, cite: str, cited: dict[st
         i = docs.schema.get_field_index("warnings")
         tables["documents"] = docs.set_column(i, docs.schema.field("warnings"),
                                               pa.array([warnings], docs.schema.field("warnings").type))
-    return current
 
 
 # A release never holds the corpus's paragraphs, sentences, tokens and entities in memory:
@@ -335,7 +334,7 @@ def _cite_as(tables: dict[str, pa.Table], doc_id: str, cite: str, cited: dict[st
 # documents at a time (DocumentTable.batches) by the statistics and the release. Tokens are
 # most of the rows (about 5,000 a document).
 STREAMED = ("paragraphs", "sentences", "tokens", "entities")
-BATCH_ROWS = 250_000
+BATCH_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -371,8 +370,8 @@ class DocumentTable:
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
         pending: list[pa.Table] = []
         count = 0
-        for part in self.parts:
-            pending.append(to_arrow(self._read(part, columns), schema))
+        for table in read_ahead(lambda part: to_arrow(self._read(part, columns), schema), self.parts):
+            pending.append(table)
             count += pending[-1].num_rows
             if count >= rows:
                 yield pa.concat_tables(pending)
@@ -412,10 +411,11 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
     warnings: list[str] = []
     cited: dict[str, str] = {}  # citation prefix -> the document citing by it
     seen_bytes: dict[str, str] = {}  # source sha256 -> the document holding those bytes
-    for doc_id in sorted(doc_ids):
+    for doc_id, loaded in zip(order := sorted(doc_ids), read_ahead(lambda d: _load_document(data_dir, d), order)):
         try:
-            raw = _raw(data_dir, doc_id)
-            stamp = read_stamp(data_dir, doc_id)
+            if loaded.missing:
+                raise loaded.missing
+            raw, stamp = loaded.raw, loaded.stamp
             if stamp is None or (stamp["source_sha256"], stamp["sidecar_sha256"]) != (
                     raw["source_sha256"], raw["sidecar_sha256"]):
                 # Its stages have not all run on its present bytes (a run is still at work on it):
@@ -429,9 +429,9 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
                                    "reason": raw["reason"], "detail": raw["detail"]})
                 continue
             seen_bytes[raw["source_sha256"]] = doc_id
-            tables = {name: read_work(data_dir, name, doc_id) for name in held}
-            files = {name: work_path(data_dir, name, doc_id) for name in STREAMED}
-            rows = {name: _file_rows(path) for name, path in files.items()}
+            if loaded.missing_tables:
+                raise loaded.missing_tables
+            tables, files, rows, current = {"documents": loaded.documents}, loaded.files, loaded.rows, loaded.prefix
         except FileNotFoundError as exc:
             warnings.append(f"{doc_id}: left out of the release: {exc}")
             continue
@@ -445,12 +445,13 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
         cite = citation_prefix(base, doc_id, cited)
         while cite in cited:  # a symbol that itself reads like "X@doc"
             cite = f"{cite}@{doc_id}"
-        current = _cite_as(tables, doc_id, cite, cited, files["paragraphs"])
+        _cite_as(tables, doc_id, cite, cited)
         cited[cite] = doc_id
         for name, table in tables.items():
             parts[name].append(table)
         for name, path in files.items():
-            streamed[name].append(WorkPart(doc_id, path, rows[name], None if current == cite else (current, cite)))
+            prefix = current or cite  # a document without paragraphs has no ids to rewrite
+            streamed[name].append(WorkPart(doc_id, path, rows[name], None if prefix == cite else (prefix, cite)))
     result: dict[str, pa.Table | DocumentTable] = {}
     for name, tables in parts.items():
         schema = schemas.TABLES[name]
@@ -460,6 +461,46 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
         result[name] = DocumentTable(name, schemas.TABLES[name], work_parts)
     result["quarantine"] = to_arrow(quarantine, schemas.QUARANTINE)
     return result, warnings
+
+
+@dataclass
+class _Loaded:
+    """What corpus_tables reads of one document (on an I/O thread), and the FileNotFoundError met
+    reading it: `missing` for its raw row or stamp, `missing_tables` for its other files."""
+
+    raw: dict | None = None
+    stamp: dict | None = None
+    documents: pa.Table | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    prefix: str | None = None  # the citation prefix its ids were written with
+    missing: FileNotFoundError | None = None
+    missing_tables: FileNotFoundError | None = None
+
+
+def _load_document(data_dir: Path, doc_id: str) -> _Loaded:
+    loaded = _Loaded()
+    try:
+        loaded.raw, loaded.stamp = _raw(data_dir, doc_id), read_stamp(data_dir, doc_id)
+        loaded.documents = read_work(data_dir, "documents", doc_id)
+        loaded.files = {name: work_path(data_dir, name, doc_id) for name in STREAMED}
+        loaded.rows = {name: _file_rows(path) for name, path in loaded.files.items()}
+        first = pq.ParquetFile(loaded.files["paragraphs"], pre_buffer=False).read(columns=["para_id"])["para_id"]
+        loaded.prefix = first[0].as_py().rsplit(":", 1)[0] if len(first) else None
+    except FileNotFoundError as exc:
+        if loaded.stamp is None and loaded.raw is None:
+            loaded.missing = exc
+        else:
+            loaded.missing_tables = exc
+    return loaded
+
+
+def read_ahead(read, items: list, *, threads: int = 4, window: int = 64) -> Iterator:
+    """read(item) for every item, in order, on a few threads (Parquet and file reads release
+    the GIL), at most `window` items ahead of the consumer."""
+    with ThreadPoolExecutor(threads) as pool:
+        for i in range(0, len(items), window):
+            yield from pool.map(read, items[i:i + window])
 
 
 def _file_rows(path: Path) -> int:

@@ -120,13 +120,15 @@ def write_parquet(
     *,
     sort_by: list[str] | None = None,
     metadata: Mapping[str, str] | None = None,
+    options: Mapping[str, object] | None = None,
 ) -> pa.Table:
-    """Write a table atomically as zstd Parquet; returns the table as written."""
+    """Write a table atomically as Parquet (PARQUET_OPTIONS unless `options` are given);
+    returns the table as written."""
     if sort_by:
         table = sort_table(table, sort_by)
     table = table.replace_schema_metadata(_with_metadata(table.schema, metadata).metadata)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, **PARQUET_OPTIONS)
+        pq.write_table(table, tmp, **(options or PARQUET_OPTIONS))
     return table
 
 

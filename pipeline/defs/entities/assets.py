@@ -30,7 +30,7 @@ def entities(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.
     results = parallel.map_stage("entities", data, context.partition_keys, workers=settings.workers)
     table = pa.concat_tables([r.table for r in results])
     paragraphs = pa.concat_tables([stages.read_work(data, "paragraphs", k) for k in context.partition_keys])
-    texts = {k: stages.read_work(data, "documents", k).column("clean_text")[0].as_py() for k in context.partition_keys}
+    texts = {k: stages.read_work(data, "documents", k, ["clean_text"]).column("clean_text")[0].as_py() for k in context.partition_keys}
     meta = table_metadata(table, schemas.ENTITIES, [r.path for r in results],
                           ["entity_id", "type", "text", "method", "value"])
     meta["by_type"] = dg.MetadataValue.json(_type_counts(table))

@@ -29,7 +29,7 @@ def new_reports_sensor(context: dg.SensorEvaluationContext, settings: UnparlSett
     if plan.removed:
         # A file set aside as a duplicate of a deleted one now stands for itself.
         gone = {raw["source_file"] for k in plan.removed
-                if stages.work_path(data, "raw", k).exists() and (raw := stages.read_work(data, "raw", k).to_pylist()[0])}
+                if stages.work_path(data, "raw", k).exists() and (raw := stages.read_raw(data, k))}
         to_process |= set(stages.twins_of(data, known - set(plan.removed), gone))
     order = [k for k in context.instance.get_dynamic_partitions(documents_partitions.name)
              if k not in plan.removed] + plan.added

@@ -11,7 +11,7 @@ from pipeline.lib.tokens import backend_name
 
 
 def _texts(settings: UnparlSettings, keys) -> dict[str, str]:
-    return {key: stages.read_work(settings.data_path, "documents", key).column("clean_text")[0].as_py()
+    return {key: stages.read_work(settings.data_path, "documents", key, ["clean_text"]).column("clean_text")[0].as_py()
             for key in keys}
 
 
