@@ -50,19 +50,36 @@ def preview(table: pa.Table, columns: Iterable[str] | None = None, rows: int = 5
 
 def table_metadata(table: pa.Table, schema: pa.Schema, paths: list[Path],
                    preview_columns: Iterable[str] | None = None, warnings: list[str] | None = None) -> dict:
-    meta = {
-        "dagster/row_count": table.num_rows,
-        "dagster/column_schema": column_schema(schema),
-        "preview": dg.MetadataValue.md(preview(table, preview_columns)),
-    }
+    counts = None
     if "doc_id" in table.column_names and len(paths) > 1:
+        counts = {c["values"]: c["counts"] for c in table.column("doc_id").value_counts().to_pylist()}
+    return _metadata(table, table.num_rows, counts, schema, paths, preview_columns, warnings)
+
+
+def results_metadata(results: list, schema: pa.Schema, preview_columns: Iterable[str] | None = None,
+                     warnings: list[str] | None = None) -> dict:
+    """table_metadata from a batch's per-document stage results (lib.stages.StageResult), which
+    may hold only their tables' first rows: nothing the size of the batch's table is built."""
+    head = pa.concat_tables([r.table.slice(0, 5) for r in results[:5]]) if results else schema.empty_table()
+    counts = {r.path.stem: r.num_rows for r in results} if len(results) > 1 else None
+    return _metadata(head, sum(r.num_rows for r in results), counts, schema, [r.path for r in results],
+                     preview_columns, warnings)
+
+
+def _metadata(head: pa.Table, rows: int, counts: dict[str, int] | None, schema: pa.Schema, paths: list[Path],
+              preview_columns: Iterable[str] | None, warnings: list[str] | None) -> dict:
+    meta = {
+        "dagster/row_count": rows,
+        "dagster/column_schema": column_schema(schema),
+        "preview": dg.MetadataValue.md(preview(head, preview_columns)),
+    }
+    if counts is not None:
         # One run can hold many partitions; Dagster records the same metadata on each, so say
         # which rows belong to which document.
-        counts = sorted(table.column("doc_id").value_counts().to_pylist(), key=lambda c: c["values"])
-        meta["documents"] = len(counts)
+        listed = sorted(counts.items())
+        meta["documents"] = len(listed)
         meta["rows_by_document"] = dg.MetadataValue.json(
-            {c["values"]: c["counts"] for c in counts[:LISTED]} | ({"…": f"{len(counts) - LISTED} more"}
-                                                                   if len(counts) > LISTED else {}))
+            dict(listed[:LISTED]) | ({"…": f"{len(listed) - LISTED} more"} if len(listed) > LISTED else {}))
     if len(paths) == 1:
         meta["path"] = dg.MetadataValue.path(str(paths[0]))
     else:

@@ -25,13 +25,25 @@ def unique(table: pa.Table, column: str, within: str | None = None) -> tuple[boo
 
 def offsets_hold(table: pa.Table, clean_texts: dict[str, str]) -> tuple[bool, dict]:
     """clean_text[char_start:char_end] == text for every row."""
-    bad = []
     cols = [table.column(c).to_pylist() for c in ("doc_id", "text", "char_start", "char_end")]
-    for doc_id, text, start, end in zip(*cols):
+    return _offsets_hold(*cols, clean_texts)
+
+
+def document_offsets_hold(doc_id: str, clean_text: str, texts: list[str], starts: list[int],
+                          ends: list[int]) -> tuple[bool, dict]:
+    """offsets_hold for one document's rows given as columns (no table needed)."""
+    if all(clean_text[s:e] == t for t, s, e in zip(texts, starts, ends)):
+        return True, {"rows": len(texts), "broken": 0, "examples": []}
+    return _offsets_hold([doc_id] * len(texts), texts, starts, ends, {doc_id: clean_text})
+
+
+def _offsets_hold(doc_ids, texts, starts, ends, clean_texts: dict[str, str]) -> tuple[bool, dict]:
+    bad = []
+    for doc_id, text, start, end in zip(doc_ids, texts, starts, ends):
         clean = clean_texts.get(doc_id)
         if clean is None or clean[start:end] != text:
             bad.append({"doc_id": doc_id, "char_start": start, "char_end": end, "text": text[:40]})
-    return not bad, {"rows": table.num_rows, "broken": len(bad), "examples": bad[:5]}
+    return not bad, {"rows": len(texts), "broken": len(bad), "examples": bad[:5]}
 
 
 def known_values(table: pa.Table, column: str, allowed) -> tuple[bool, dict]:
@@ -78,3 +90,18 @@ def footnotes_linked(paragraphs: pa.Table) -> tuple[bool, dict]:
     footnotes = sum(1 for r in rows if r["kind"] == "footnote")
     return not orphans and not dangling, {"footnotes": footnotes, "uncited": orphans[:20],
                                           "dangling_refs": dangling[:20]}
+
+
+def merged(outcomes: list[tuple[bool, dict]]) -> tuple[bool, dict]:
+    """One outcome from the outcomes of one check on several documents: passed when all
+    passed; counts added up, lists of examples joined (the first 20)."""
+    details: dict = {}
+    for _, part in outcomes:
+        for key, value in part.items():
+            if isinstance(value, bool) or not isinstance(value, (int, list)):
+                details.setdefault(key, value)
+            elif isinstance(value, int):
+                details[key] = details.get(key, 0) + value
+            else:
+                details[key] = (details.get(key, []) + value)[:20]
+    return all(passed for passed, _ in outcomes), details

@@ -82,9 +82,15 @@ def _stage_once(stage: str, data_dir: Path, key: str, options: dict):
     raise ValueError(f"unknown per-document stage {stage!r}")
 
 
+# Stages whose tables are too large to send back whole (thousands of rows a document): their
+# checks run in the worker and only the first rows come back.
+SLIM = ("tokens",)
+
+
 def _task(args: tuple) -> object:
     stage, data_dir, key, options = args
-    return _run_stage(stage, data_dir, key, options)
+    result = _run_stage(stage, data_dir, key, options)
+    return result.slim() if stage in SLIM else result
 
 
 def _document_task(args: tuple) -> dict[str, float]:

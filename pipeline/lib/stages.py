@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pipeline import schemas
 from pipeline.lib.clean import Cleaned, CleanPiece, clean
 from pipeline.lib.document import attach_doc_id, document_row
+from pipeline.lib.invariants import document_offsets_hold
 from pipeline.lib.ingest import DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, read_sidecar, scan_sources
 from pipeline.lib.sentences import split_sentences
 from pipeline.lib.storage import to_arrow, write_parquet
@@ -53,6 +54,19 @@ class StageResult:
     path: Path
     warnings: list[str] = field(default_factory=list)
     quarantined: bool = False
+    # The document's own checks, run where its table was made: name -> (passed, details).
+    checks: dict[str, tuple[bool, dict]] = field(default_factory=dict)
+    rows: int | None = None  # set when `table` holds only the first rows (see slim)
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows if self.rows is None else self.rows
+
+    def slim(self, head: int = 5) -> StageResult:
+        """The result with only its first rows (for a preview), as a worker sends it back
+        when the whole table would be costly to copy between processes."""
+        return replace(self, table=self.table.take(pa.array(range(min(head, self.table.num_rows)), pa.int64())),
+                       rows=self.num_rows)
 
 
 def work_path(data_dir: Path, stage: str, doc_id: str) -> Path:
@@ -251,11 +265,14 @@ def sentences_stage(data_dir: Path, doc_id: str) -> StageResult:
 def tokens_stage(data_dir: Path, doc_id: str, backend: str | None = None) -> StageResult:
     """Tokens of one document; `backend` None means the configured one (see lib/tokens.py)."""
     sentences = read_work(data_dir, "sentences", doc_id, ["sent_id", "char_start", "char_end"]).to_pylist()
-    columns = tokenize_columns(_clean_text(data_dir, doc_id), sentences, backend)
+    clean_text = _clean_text(data_dir, doc_id)
+    columns = tokenize_columns(clean_text, sentences, backend)
     # Built column by column: one dict per token would cost more than a fast tokenizer does.
+    offsets = document_offsets_hold(doc_id, clean_text, columns["text"], columns["char_start"], columns["char_end"])
     columns = {"doc_id": pa.array([doc_id] * len(columns["seq"]), pa.string()), **columns}
     table = to_arrow(pa.table(columns), schemas.TOKENS)
-    return StageResult(table, _write(data_dir, "tokens", doc_id, table, ["char_start", "seq"]))
+    path = _write(data_dir, "tokens", doc_id, table, ["char_start", "seq"])
+    return StageResult(table, path, checks={"token_offsets": offsets})
 
 
 def entities_stage(data_dir: Path, doc_id: str) -> StageResult:
