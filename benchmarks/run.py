@@ -6,16 +6,17 @@ measures, in one run, on this machine:
 1. the real per-document stages (pipeline/lib/stages.py), stage by stage over all documents,
    in one process, then the corpus-wide tables (entity catalog, statistics, release): for each,
    documents/s, MB/s (of source text), share of the time, and peak RSS of the process tree;
-2. the raw throughput of the tokenizer backend alone on the same sentences, and the ratio
-   end to end / raw tokenizer;
-3. the same per-document stages over a pool of worker processes (pipeline/lib/parallel.py);
-4. the incremental case: one new document added to the N-document corpus, processed alone,
+2. the incremental case: one new document added to the N-document corpus, processed alone,
    then the corpus-wide tables and a new release, against the full rebuild;
+3. the raw throughput of the tokenizer backend alone on the same sentences, and the ratio
+   end to end / raw tokenizer;
+4. the same per-document stages over a pool of worker processes (pipeline/lib/parallel.py);
 5. the same through Dagster (pipeline.build.build on a fresh SQLite instance): a run over all
    partitions, then a run for one new partition, so the orchestration overhead shows next to
    the compute; and the instance's cost of many dynamic partitions (--partition-scale).
 
-Results go to benchmarks/results/<name>.json and a short table to stdout.
+Each corpus size runs in a process of its own, so one size's memory is not counted in the
+next. Results go to benchmarks/results/<name>.json and a short table to stdout.
 """
 from __future__ import annotations
 
@@ -65,33 +66,46 @@ def _rss(pid: int) -> int:
 
 def tree_rss() -> int:
     """Resident bytes of this process and all its descendants (Linux; this process elsewhere)."""
+    return _tree()[0]
+
+
+def _tree() -> tuple[int, int]:
+    """(resident bytes of the process tree, of its largest process). Pages shared between
+    processes (libraries, a fork's untouched memory) count in each, so the sum overstates."""
     if not os.path.exists("/proc/self/statm"):
         import resource
 
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    total, todo = 0, [os.getpid()]
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return own, own
+    total, largest, todo = 0, 0, [os.getpid()]
     while todo:
         pid = todo.pop()
-        total += _rss(pid)
+        rss = _rss(pid)
+        total, largest = total + rss, max(largest, rss)
         todo.extend(_children(pid))
-    return total
+    return total, largest
 
 
 class PeakRSS:
-    """Samples the process tree's RSS every 20 ms; `peak` since the last reset()."""
+    """Samples the process tree's RSS every 20 ms: `peak` (the tree's sum) and `peak_process`
+    (its largest process) since the last reset()."""
 
     def __init__(self) -> None:
-        self.peak = tree_rss()
+        self.peak, self.peak_process = _tree()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, tree_rss())
+            self._sample()
+
+    def _sample(self) -> None:
+        total, largest = _tree()
+        self.peak, self.peak_process = max(self.peak, total), max(self.peak_process, largest)
 
     def reset(self) -> None:
-        self.peak = tree_rss()
+        self.peak, self.peak_process = _tree()
 
     def stop(self) -> None:
         self._stop.set()
@@ -105,7 +119,9 @@ def timed(record: dict, rss: PeakRSS):
     start = time.perf_counter()
     yield
     record["seconds"] = time.perf_counter() - start
-    record["peak_rss_mib"] = round(max(rss.peak, tree_rss()) / 2**20, 1)
+    rss._sample()
+    record["peak_rss_mib"] = round(rss.peak / 2**20, 1)
+    record["peak_process_rss_mib"] = round(rss.peak_process / 2**20, 1)
 
 
 # --- the pieces measured -------------------------------------------------------------------
@@ -347,8 +363,9 @@ def bench_size(n: int, *, backend: str, workers: int, dagster: bool, root: Path,
                     "load_average_before": os.getloadavg()}
     data = root / f"n{n}" / "data"
     result["stages"] = stage_by_stage(seeds, data, keys, backend, rss)
-    result["tokenizer_alone"] = tokenizer_alone(data, keys, backend)
+    # The new report goes into the corpus just built, as it would after a build.
     result["incremental"] = incremental(seeds, data, keys, n, backend, rss)
+    result["tokenizer_alone"] = tokenizer_alone(data, keys, backend)
     if workers > 1:
         result["parallel"] = parallel_run(seeds, root / f"n{n}" / "data_parallel", keys, backend, workers, rss)
     if dagster:
@@ -387,6 +404,7 @@ def summarise_size(r: dict) -> None:
     s["incremental_seconds"] = round(inc["document_seconds"] + inc["corpus_seconds"], 3)
     s["incremental_document_share_of_rebuild"] = round(inc["document_seconds"] / per_doc, 5)
     s["incremental_vs_full_rebuild"] = round((inc["document_seconds"] + inc["corpus_seconds"]) / total, 4)
+    s["incremental_peak_rss_mib"] = inc["peak_rss_mib"]
     if "parallel" in r:
         p = r["parallel"]
         s["parallel_workers"] = p["workers"]
@@ -394,11 +412,14 @@ def summarise_size(r: dict) -> None:
         s["parallel_speedup"] = round(per_doc / p["seconds"], 3)
         s["parallel_end_to_end_mb_per_s"] = round(mb / (p["seconds"] + corpus), 3)
         s["parallel_peak_rss_mib"] = p["peak_rss_mib"]
+        s["parallel_peak_process_rss_mib"] = p["peak_process_rss_mib"]
     if "dagster" in r:
         d = r["dagster"]
         s["dagster_all_partitions_seconds"] = round(d["all_partitions"]["seconds"], 3)
         s["dagster_one_new_partition_seconds"] = round(d["one_new_partition"]["seconds"], 3)
         s["dagster_peak_rss_mib"] = max(d["all_partitions"]["peak_rss_mib"], d["one_new_partition"]["peak_rss_mib"])
+        s["dagster_peak_process_rss_mib"] = max(d["all_partitions"]["peak_process_rss_mib"],
+                                                d["one_new_partition"]["peak_process_rss_mib"])
     r["summary"] = s
 
 
@@ -415,16 +436,19 @@ def print_size(r: dict) -> None:
           f"{s['ratio_end_to_end_vs_tokenizer']:.2f} (per-document stages only: {s['ratio_per_document_vs_tokenizer']:.2f})")
     if "parallel_speedup" in s:
         print(f"{s['parallel_workers']} processes: per-document stages {s['parallel_seconds']:.2f} s, "
-              f"speed-up {s['parallel_speedup']:.2f}x, peak RSS {s['parallel_peak_rss_mib']:.0f} MiB")
+              f"speed-up {s['parallel_speedup']:.2f}x, peak RSS {s['parallel_peak_rss_mib']:.0f} MiB "
+              f"(largest process {s['parallel_peak_process_rss_mib']:.0f} MiB)")
     inc = r["incremental"]
     print(f"one new document: its stages {inc['document_seconds']:.2f} s "
           f"({s['incremental_document_share_of_rebuild']:.2%} of the rebuild's per-document stages), "
-          f"corpus tables + release {inc['corpus_seconds']:.2f} s; new release in {s['incremental_seconds']:.2f} s "
+          f"corpus tables + release {inc['corpus_seconds']:.2f} s (peak RSS {inc['peak_rss_mib']:.0f} MiB); "
+          f"new release in {s['incremental_seconds']:.2f} s "
           f"vs full rebuild {s['end_to_end_seconds']:.2f} s")
     if "dagster_all_partitions_seconds" in s:
         print(f"Dagster (SQLite instance, {r['dagster']['workers']} workers): all {r['n']} partitions "
               f"{s['dagster_all_partitions_seconds']:.2f} s; one new partition + release "
-              f"{s['dagster_one_new_partition_seconds']:.2f} s")
+              f"{s['dagster_one_new_partition_seconds']:.2f} s; peak RSS {s['dagster_peak_rss_mib']:.0f} MiB "
+              f"(largest process {s['dagster_peak_process_rss_mib']:.0f} MiB)")
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -382,8 +382,10 @@ class DocumentTable:
             table = _rewrite_ids(table, self.name, *part.cite)
         return table
 
-    def batches(self, columns: list[str] | None = None, rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
-        """Tables of whole documents, each of about `rows` rows (more when one document has more)."""
+    def batches(self, columns: list[str] | None = None, rows: int | None = None) -> Iterator[pa.Table]:
+        """Tables of whole documents, each of about `rows` rows (BATCH_ROWS unless given; more
+        when one document has more)."""
+        rows = rows or BATCH_ROWS
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
         pending: list[pa.Table] = []
         count = 0
