@@ -64,11 +64,6 @@ def _rss(pid: int) -> int:
         return 0
 
 
-def tree_rss() -> int:
-    """Resident bytes of this process and all its descendants (Linux; this process elsewhere)."""
-    return _tree()[0]
-
-
 def _tree() -> tuple[int, int]:
     """(resident bytes of the process tree, of its largest process). Pages shared between
     processes (libraries, a fork's untouched memory) count in each, so the sum overstates."""
@@ -469,7 +464,6 @@ def main(argv: list[str] | None = None) -> dict:
     from pipeline.lib import tokens
 
     backend = tokens.current_backend(args.backend)
-    rss = PeakRSS()
     results = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
@@ -477,6 +471,7 @@ def main(argv: list[str] | None = None) -> dict:
         "backend": tokens.backend_name(backend), "sizes": [],
     }
     if args.result_file:  # one size, in this process (started by the loop below)
+        rss = PeakRSS()
         with tempfile.TemporaryDirectory(prefix="unparl-bench-") as tmp:
             r = bench_size(args.n[0], backend=backend, workers=args.workers,
                            dagster=not args.no_dagster and args.n[0] <= args.dagster_max, root=Path(tmp), rss=rss)
@@ -504,7 +499,6 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"  {int(size):>7}: add {v['add_seconds']:.2f} s, list {v['list_seconds'] * 1000:.0f} ms, "
                       f"status (UI) {v['status_first_seconds']:.2f} s first / {v['status_cached_seconds'] * 1000:.0f} ms "
                       f"cached, event write {v['event_write_ms']:.1f} ms, db {v['sqlite_mib']} MiB")
-    rss.stop()
     print(f"\nresults: {_save(args, backend, results)}")
     return results
 

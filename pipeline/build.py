@@ -6,12 +6,18 @@ rebuild the release, which is cut only when its data differ from LATEST's.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+try:  # not public API: Dagster 1.13's way to name the state storage for a definitions load
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+except ImportError:  # pragma: no cover - another Dagster version: the default lookup
+    def set_defs_state_storage(storage):
+        return contextlib.nullcontext()
 
 from pipeline.lib import stages
 

@@ -84,7 +84,8 @@ def test_asset_carries_group_kinds_owners_code_version_description(graph, name):
 def test_tokens_code_version_follows_the_user_dictionary(graph, tmp_path, monkeypatch):
     from pipeline.defs import metadata
 
-    files = ("lib/tokens.py", "gazetteers/userdict.txt", "lib/stages.py", "lib/storage.py", "schemas.py")
+    files = ("lib/tokens.py", "gazetteers/userdict.txt", "lib/stages.py", "lib/storage.py", "lib/invariants.py",
+             "lib/parallel.py", "schemas.py")
     assert graph.get(dg.AssetKey("tokens")).code_version == metadata.code_version(*files)
     assert "jieba" in graph.get(dg.AssetKey("tokens")).kinds
     # a word added to the dictionary gives another code version, so the UI marks tokens stale

@@ -1,6 +1,5 @@
 """What makes a document stale, and what keeps a half-built or unverified state out of a release."""
 import datetime
-import json
 import os
 import shutil
 from pathlib import Path

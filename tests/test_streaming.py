@@ -13,7 +13,7 @@ from conftest import RESOLUTION_FILE, REPORT_FILE, CHARTER_FILE, sidecar_path
 from pipeline.lib import invariants, stages
 from pipeline.lib.ingest import scan_sources
 from pipeline.lib.provenance import release_inputs
-from pipeline.lib.release import cut_release
+from pipeline.lib.release import TableDigest, cut_release, table_digest
 from pipeline.lib.stats import statistics_and_summary
 
 DAY = datetime.date(2024, 5, 2)
@@ -79,3 +79,37 @@ def test_the_tokens_step_sends_back_a_preview_and_its_checks(work):
     merged = invariants.merged([slim.checks["token_offsets"], (False, {"rows": 3, "broken": 1,
                                                                          "examples": [{"doc_id": "x"}]})])
     assert merged == (False, {"rows": result.table.num_rows + 3, "broken": 1, "examples": [{"doc_id": "x"}]})
+
+
+def test_a_document_removed_while_the_release_is_written_leaves_it_whole(work, tmp_path):
+    data, keys = work
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    tables, _ = stages.corpus_tables(copy, keys)
+    expected = tables["tokens"].num_rows
+    snapshot = tables["tokens"].snapshot.folder
+    stages.remove_work(copy, keys[0])  # its file deleted, as the sensor does for a deleted report
+    stats, summary = statistics_and_summary(tables)
+    result = cut_release(copy, tables, stats, summary, inputs=[], notes=[], code_version={}, today=DAY)
+    assert pq.ParquetFile(result.path / "tokens.parquet").metadata.num_rows == expected
+    del tables
+    import gc
+
+    gc.collect()
+    assert not snapshot.exists()  # the links go with the tables
+
+
+def test_the_content_hash_does_not_depend_on_how_rows_arrive(monkeypatch):
+    monkeypatch.setattr(TableDigest, "ROWS", 7)
+    n = 120
+    table = pa.table({
+        "doc_id": pa.array([f"d{i // 30}" for i in range(n)]).dictionary_encode(),
+        "text": pa.array([None if i % 11 == 0 else "文" * (i % 5) for i in range(n)], pa.large_string()),
+        "seq": pa.array(range(n), pa.int64()),
+    })
+    whole = table_digest(table)
+    for size in (1, 5, 13, 50, n):
+        digest = TableDigest(table.schema)
+        for start in range(0, n, size):
+            digest.update(table.slice(start, size))
+        assert digest.hexdigest() == whole, size

@@ -179,15 +179,21 @@ class TableDigest:
     def update(self, table: pa.Table) -> None:
         self._pending = pa.concat_tables([self._pending, _plain_strings(table)])
         while self._pending.num_rows >= self.ROWS:
-            self._writer.write_table(self._pending.slice(0, self.ROWS).combine_chunks())
+            self._writer.write_table(_copied(self._pending.slice(0, self.ROWS)))
             self._pending = self._pending.slice(self.ROWS)
 
     def hexdigest(self) -> str:
         if self._pending.num_rows:
-            self._writer.write_table(self._pending.combine_chunks())
+            self._writer.write_table(_copied(self._pending))
         self._writer.close()
         self._stream.close()
         return self._sink.digest.hexdigest()
+
+
+def _copied(table: pa.Table) -> pa.Table:
+    """The rows in fresh buffers: IPC writes a slice of a string column differently from the
+    same rows in a column of their own, and the digest must not see the difference."""
+    return table.take(pa.array(range(table.num_rows), pa.int64())).combine_chunks()
 
 
 def table_digest(table: pa.Table) -> str:
@@ -250,16 +256,32 @@ def describe_changes(previous: Path | None, documents: pa.Table, row_counts: dic
 # --- writing ------------------------------------------------------------------------------
 
 def write_jsonl_rows(out, table: pa.Table) -> None:
-    """Rows as JSON objects, one a line, UTF-8, to a file open for bytes: Polars' writer gives
-    the bytes json.dumps(row, ensure_ascii=False, separators=(",", ":")) would, far faster."""
+    """Rows as JSON objects, one a line, UTF-8, to a file open for bytes (Polars' writer: the
+    same values as json.dumps(row, ensure_ascii=False) and, on the release's columns, the same
+    bytes, far faster)."""
     pl.from_arrow(table).write_ndjson(out)
 
 
+class _HashingFile:
+    """Writes through to a file and hashes what it writes."""
+
+    def __init__(self, file) -> None:
+        self.file, self.digest = file, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.file.write(data)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
 def write_archive(folder: Path, target: Path, root_name: str) -> str:
-    """A deterministic .tar.gz of the folder: sorted members, mtime 0, owner 0:0, written
-    straight to disk. Returns its sha256."""
+    """A deterministic .tar.gz of the folder (sorted members, mtime 0, owner 0:0), streamed to
+    `target`, a temporary name the caller renames. Returns its sha256."""
     files = sorted(p for p in folder.rglob("*"))
-    with storage.atomic_path(target) as tmp, open(tmp, "wb") as out:
+    with open(target, "wb") as raw:
+        out = _HashingFile(raw)
         # mtime=0 and no file name keep the gzip header free of the build's time and place.
         with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz, \
                 tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
@@ -278,7 +300,9 @@ def write_archive(folder: Path, target: Path, root_name: str) -> str:
                     info.mode = 0o644
                     with open(path, "rb") as f:
                         tar.addfile(info, f)
-    return storage.sha256_file(target)
+        raw.flush()
+        os.fsync(raw.fileno())
+    return out.digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -9,7 +9,11 @@ the others.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import tempfile
+import weakref
 from functools import lru_cache
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -362,6 +366,44 @@ class WorkPart:
     cite: tuple[str, str] | None = None  # (prefix in the file, prefix in the corpus), when they differ
 
 
+class Snapshot:
+    """Hard links to the work files a release reads, in a private folder, taken when the corpus
+    is assembled. Work files are replaced by rename and removed by unlink, so the links keep the
+    versions assembled even if a run rewrites or deletes a document meanwhile. The folder goes
+    when the last table using it does (or at exit); a killed process's is removed by the next."""
+
+    PREFIX = ".snapshot-"
+
+    def __init__(self, data_dir: Path) -> None:
+        work = Path(data_dir) / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        self._remove_abandoned(work)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-", dir=work))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
+
+    @classmethod
+    def _remove_abandoned(cls, work: Path) -> None:
+        for folder in work.glob(f"{cls.PREFIX}*"):
+            try:
+                os.kill(int(folder.name[len(cls.PREFIX):].split("-")[0]), 0)
+            except ProcessLookupError:
+                shutil.rmtree(folder, ignore_errors=True)
+            except (ValueError, PermissionError):
+                pass
+
+    def link(self, stage: str, path: Path) -> Path:
+        """A link to `path` in the snapshot (the file itself where links cannot be made)."""
+        target = self.folder / stage / path.name
+        target.parent.mkdir(exist_ok=True)
+        try:
+            os.link(path, target)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"{path} is missing: materialise the '{stage}' stage first") from exc
+        except OSError:
+            return path
+        return target
+
+
 @dataclass
 class DocumentTable:
     """A corpus table kept as its documents' work files in doc_id order, read a few whole
@@ -371,6 +413,7 @@ class DocumentTable:
     name: str
     schema: pa.Schema
     parts: list[WorkPart]
+    snapshot: Snapshot | None = None  # holds the files `parts` name, while this table lives
 
     @property
     def num_rows(self) -> int:
@@ -430,7 +473,8 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
     warnings: list[str] = []
     cited: dict[str, str] = {}  # citation prefix -> the document citing by it
     seen_bytes: dict[str, str] = {}  # source sha256 -> the document holding those bytes
-    for doc_id, loaded in zip(order := sorted(doc_ids), read_ahead(lambda d: _load_document(data_dir, d), order)):
+    snapshot = Snapshot(data_dir)
+    for doc_id, loaded in zip(order := sorted(doc_ids), read_ahead(lambda d: _load_document(data_dir, d, snapshot), order)):
         try:
             if loaded.missing:
                 raise loaded.missing
@@ -477,7 +521,7 @@ def corpus_tables(data_dir: Path, doc_ids: list[str]) -> tuple[dict[str, pa.Tabl
         result[name] = (pa.concat_tables([to_arrow(t, schema) for t in tables])
                         if tables else schema.empty_table())
     for name, work_parts in streamed.items():
-        result[name] = DocumentTable(name, schemas.TABLES[name], work_parts)
+        result[name] = DocumentTable(name, schemas.TABLES[name], work_parts, snapshot)
     result["quarantine"] = to_arrow(quarantine, schemas.QUARANTINE)
     return result, warnings
 
@@ -497,12 +541,12 @@ class _Loaded:
     missing_tables: FileNotFoundError | None = None
 
 
-def _load_document(data_dir: Path, doc_id: str) -> _Loaded:
+def _load_document(data_dir: Path, doc_id: str, snapshot: Snapshot) -> _Loaded:
     loaded = _Loaded()
     try:
         loaded.raw, loaded.stamp = _raw(data_dir, doc_id), read_stamp(data_dir, doc_id)
         loaded.documents = read_work(data_dir, "documents", doc_id)
-        loaded.files = {name: work_path(data_dir, name, doc_id) for name in STREAMED}
+        loaded.files = {name: snapshot.link(name, work_path(data_dir, name, doc_id)) for name in STREAMED}
         loaded.rows = {name: _file_rows(path) for name, path in loaded.files.items()}
         first = pq.ParquetFile(loaded.files["paragraphs"], pre_buffer=False).read(columns=["para_id"])["para_id"]
         loaded.prefix = first[0].as_py().rsplit(":", 1)[0] if len(first) else None
@@ -523,8 +567,6 @@ def read_ahead(read, items: list, *, threads: int = 4, window: int = 64) -> Iter
 
 
 def _file_rows(path: Path) -> int:
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing")
     return pq.ParquetFile(path).metadata.num_rows
 
 

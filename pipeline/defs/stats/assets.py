@@ -1,5 +1,4 @@
 import dagster as dg
-import pyarrow as pa
 
 from pipeline.defs.metadata import KINDS, OWNERS, code_version, preview
 from pipeline.defs.resources import UnparlSettings

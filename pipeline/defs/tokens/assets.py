@@ -32,7 +32,7 @@ def sentences(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg
 @dg.asset(
     deps=["sentences"], partitions_def=documents_partitions, backfill_policy=batch_backfill,
     group_name="tokens", kinds=KINDS | {"jieba"}, owners=OWNERS,
-    code_version=code_version("lib/tokens.py", "gazetteers/userdict.txt", "lib/stages.py", "lib/storage.py", "schemas.py"), check_specs=checks.TOKEN_SPECS,
+    code_version=code_version("lib/tokens.py", "gazetteers/userdict.txt", "lib/stages.py", "lib/storage.py", "lib/invariants.py", "lib/parallel.py", "schemas.py"), check_specs=checks.TOKEN_SPECS,
     description="Tokens with part-of-speech tags from jieba (posseg; jieba-rs when the tokenizer setting "
                 "or UNPARL_TOKENIZER says rjieba), using a user dictionary of the "
                 "corpus's proper names so they are not cut apart.",
