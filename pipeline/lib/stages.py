@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import weakref
+from collections import Counter
 from functools import lru_cache
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ import pyarrow.parquet as pq
 from pipeline import schemas
 from pipeline.lib.clean import Cleaned, CleanPiece, clean
 from pipeline.lib.document import attach_doc_id, document_row
-from pipeline.lib.invariants import document_offsets_hold
+from pipeline.lib.invariants import document_offsets_hold, entity_types_known, mentions_within
 from pipeline.lib.ingest import DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, read_sidecar, scan_sources
 from pipeline.lib.sentences import split_sentences
 from pipeline.lib.storage import to_arrow, write_parquet
@@ -60,6 +61,7 @@ class StageResult:
     quarantined: bool = False
     # The document's own checks, run where its table was made: name -> (passed, details).
     checks: dict[str, tuple[bool, dict]] = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)  # counts for the asset's metadata
     rows: int | None = None  # set when `table` holds only the first rows (see slim)
 
     @property
@@ -287,15 +289,25 @@ def entities_stage(data_dir: Path, doc_id: str) -> StageResult:
         return _rows(read_work(data_dir, stage, doc_id, columns), columns, by_column=by_column)
 
     doc = read("documents", ["symbol", "doc_type", "clean_text"])[0]
+    paragraphs = read("paragraphs", ["para_id", "kind", "char_start", "char_end"])
     rows = tag_entities(
         doc_id=doc_id, symbol=doc["symbol"], doc_type=doc["doc_type"], clean_text=doc["clean_text"],
-        paragraphs=read("paragraphs", ["para_id", "kind", "char_start", "char_end"]),
+        paragraphs=paragraphs,
         sentences=read("sentences", ["sent_id", "para_id", "char_start", "char_end"]),
         # Columns, not one dict per token: a document has thousands of tokens.
         tokens=read("tokens", list(TOKEN_COLUMNS), by_column=True),
     )
     table = to_arrow(rows, schemas.ENTITIES)
-    return StageResult(table, _write(data_dir, "entities", doc_id, table, ["char_start", "char_end", "entity_id"]))
+    path = _write(data_dir, "entities", doc_id, table, ["char_start", "char_end", "entity_id"])
+    spans = {p["para_id"]: (p["char_start"], p["char_end"]) for p in paragraphs}
+    checks = {
+        "entity_offsets": document_offsets_hold(doc_id, doc["clean_text"], [r["text"] for r in rows],
+                                                [r["char_start"] for r in rows], [r["char_end"] for r in rows]),
+        "entity_types_known": entity_types_known(table),
+        "entities_within_paragraphs": mentions_within(doc_id, rows, spans),
+    }
+    facts = {"by_type": dict(Counter(r["type"] for r in rows)), "by_entity": dict(Counter(r["entity_id"] for r in rows))}
+    return StageResult(table, path, checks=checks, facts=facts)
 
 
 # --- symbols two documents claim ----------------------------------------------------------

@@ -1,44 +1,40 @@
+from collections import Counter
+
 import dagster as dg
 import polars as pl
-import pyarrow as pa
 
 from pipeline import schemas
 from pipeline.defs.entities import checks
-from pipeline.defs.metadata import KINDS, OWNERS, code_version, table_metadata
+from pipeline.defs.metadata import KINDS, OWNERS, code_version, results_metadata, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
-from pipeline.lib import parallel, stages
+from pipeline.lib import invariants, parallel, stages
 from pipeline.lib.entities import CATALOG_COLUMNS, build_catalog, gazetteer_version
 from pipeline.lib.storage import to_arrow, write_parquet
 
 
-def _type_counts(table: pa.Table) -> dict:
-    if not table.num_rows:
-        return {}
-    return {r["values"]: r["counts"] for r in table.column("type").cast(pa.string()).value_counts().to_pylist()}
-
-
 @dg.asset(
     deps=["tokens"], partitions_def=documents_partitions, backfill_policy=batch_backfill,
-    group_name="entities", kinds=KINDS, owners=OWNERS, code_version=code_version("lib/entities.py", "lib/stages.py", "lib/storage.py", "schemas.py") + "-" + gazetteer_version()[:12],
+    group_name="entities", kinds=KINDS, owners=OWNERS, code_version=code_version("lib/entities.py", "lib/stages.py", "lib/storage.py", "lib/invariants.py", "lib/parallel.py", "schemas.py") + "-" + gazetteer_version()[:12],
     check_specs=checks.SPECS,
     description="Entity mentions (ORG, GPE, DOC, LAW, EVENT, SDG, DATE, PERCENT, PERSON) from curated "
                 "gazetteers and exact patterns, with POS only as a fallback; canonical ids.",
 )
 def entities(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
     data = settings.data_path
+    # Each worker checks its own documents' mentions and sends back their counts and first rows.
     results = parallel.map_stage("entities", data, context.partition_keys, workers=settings.workers)
-    table = pa.concat_tables([r.table for r in results])
-    paragraphs = pa.concat_tables([stages.read_work(data, "paragraphs", k) for k in context.partition_keys])
-    texts = {k: stages.read_work(data, "documents", k, ["clean_text"]).column("clean_text")[0].as_py() for k in context.partition_keys}
-    meta = table_metadata(table, schemas.ENTITIES, [r.path for r in results],
-                          ["entity_id", "type", "text", "method", "value"])
-    meta["by_type"] = dg.MetadataValue.json(_type_counts(table))
-    if table.num_rows:
-        top = (pl.from_arrow(table.select(["entity_id"])).group_by("entity_id").len()
-               .sort(["len", "entity_id"], descending=[True, False]).head(10))
-        meta["top_entities"] = dg.MetadataValue.json(dict(zip(top["entity_id"], top["len"])))
-    check_results = checks.results(table, paragraphs, texts)
+    meta = results_metadata(results, schemas.ENTITIES, ["entity_id", "type", "text", "method", "value"])
+    by_type, by_entity = Counter(), Counter()
+    for r in results:
+        by_type.update(r.facts.get("by_type", {}))
+        by_entity.update(r.facts.get("by_entity", {}))
+    meta["by_type"] = dg.MetadataValue.json(dict(sorted(by_type.items())))
+    if by_entity:
+        top = sorted(by_entity.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        meta["top_entities"] = dg.MetadataValue.json(dict(top))
+    check_results = checks.check_results({name: invariants.merged([r.checks[name] for r in results])
+                                          for name in results[0].checks} if results else {})
     if all(r.passed for r in check_results):
         # Only now are these documents done: a failed check leaves them stale, to be redone.
         for key in context.partition_keys:

@@ -17,22 +17,16 @@ CATALOG_SPECS = [
 ]
 
 
-def within_paragraphs(entities: pa.Table, paragraphs: pa.Table) -> tuple[bool, dict]:
-    columns = ["doc_id", "para_id", "char_start", "char_end"]
-    spans = {(p["doc_id"], p["para_id"]): (p["char_start"], p["char_end"])
-             for p in paragraphs.select(columns).to_pylist()}
-    bad = [e for e in entities.select(columns).to_pylist()
-           if (span := spans.get((e["doc_id"], e["para_id"]))) is None
-           or not (span[0] <= e["char_start"] and e["char_end"] <= span[1])]
-    return not bad, {"outside": len(bad), "examples": bad[:5]}
-
-
 def results(entities: pa.Table, paragraphs: pa.Table, texts: dict[str, str]) -> list[dg.AssetCheckResult]:
-    outcomes = {
+    return check_results({
         "entity_offsets": invariants.offsets_hold(entities, texts),
         "entity_types_known": invariants.entity_types_known(entities),
-        "entities_within_paragraphs": within_paragraphs(entities, paragraphs),
-    }
+        "entities_within_paragraphs": invariants.within_paragraphs(entities, paragraphs),
+    })
+
+
+def check_results(outcomes: dict[str, tuple[bool, dict]]) -> list[dg.AssetCheckResult]:
+    """The check results from outcomes already computed (by the workers, per document)."""
     return [dg.AssetCheckResult(check_name=n, asset_key="entities", passed=p, metadata=d)
             for n, (p, d) in outcomes.items()]
 
