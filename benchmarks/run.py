@@ -24,6 +24,7 @@ import argparse
 import datetime
 import gc
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -285,6 +287,14 @@ def through_dagster(seeds: Path, root: Path, n: int, backend: str, workers: int,
     return record
 
 
+def _through_dagster_alone(seeds: Path, root: Path, n: int, backend: str, workers: int) -> dict:
+    rss = PeakRSS()
+    try:
+        return through_dagster(seeds, root, n, backend, workers, rss)
+    finally:
+        rss.stop()
+
+
 def _run_overheads(instance, run_ids: list[str]) -> dict:
     """Wall time of each run against the time its steps spent computing (from the run's stats)."""
     out = {}
@@ -364,7 +374,11 @@ def bench_size(n: int, *, backend: str, workers: int, dagster: bool, root: Path,
     if workers > 1:
         result["parallel"] = parallel_run(seeds, root / f"n{n}" / "data_parallel", keys, backend, workers, rss)
     if dagster:
-        result["dagster"] = through_dagster(seeds, root / f"n{n}", n, backend, workers, rss)
+        # In a process of its own, as `unparl build` runs: what the measurements above left in
+        # this process's memory is not the build's.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
+            result["dagster"] = child.submit(_through_dagster_alone, seeds, root / f"n{n}", n, backend, workers).result()
     result["load_average_after"] = os.getloadavg()  # other work on the machine skews the timings
     summarise_size(result)
     shutil.rmtree(root / f"n{n}", ignore_errors=True)
