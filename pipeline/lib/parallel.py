@@ -84,7 +84,7 @@ def _stage_once(stage: str, data_dir: Path, key: str, options: dict):
 
 # Stages whose tables are too large to send back whole (thousands of rows a document): their
 # checks run in the worker and only the first rows come back.
-SLIM = ("tokens", "entities")
+SLIM = ("sentences", "tokens", "entities")
 
 
 def _task(args: tuple) -> object:

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from pipeline import schemas
 from pipeline.lib.clean import Cleaned, CleanPiece, clean
 from pipeline.lib.document import attach_doc_id, document_row
-from pipeline.lib.invariants import document_offsets_hold, entity_types_known, mentions_within
+from pipeline.lib.invariants import document_offsets_hold, entity_types_known, mentions_within, unique
 from pipeline.lib.ingest import DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, read_sidecar, scan_sources
 from pipeline.lib.sentences import split_sentences
 from pipeline.lib.storage import to_arrow, write_parquet
@@ -263,9 +263,13 @@ def _clean_text(data_dir: Path, doc_id: str) -> str:
 
 def sentences_stage(data_dir: Path, doc_id: str) -> StageResult:
     paragraphs = read_work(data_dir, "paragraphs", doc_id, ["para_id", "char_start", "char_end"]).to_pylist()
-    rows = attach_doc_id(split_sentences(_clean_text(data_dir, doc_id), paragraphs), doc_id)
+    clean_text = _clean_text(data_dir, doc_id)
+    rows = attach_doc_id(split_sentences(clean_text, paragraphs), doc_id)
     table = to_arrow(rows, schemas.SENTENCES)
-    return StageResult(table, _write(data_dir, "sentences", doc_id, table, ["seq"]))
+    checks = {"sent_ids_unique": unique(table, "sent_id", within="doc_id"),
+              "sentence_offsets": document_offsets_hold(doc_id, clean_text, [r["text"] for r in rows],
+                                                        [r["char_start"] for r in rows], [r["char_end"] for r in rows])}
+    return StageResult(table, _write(data_dir, "sentences", doc_id, table, ["seq"]), checks=checks)
 
 
 def tokens_stage(data_dir: Path, doc_id: str, backend: str | None = None) -> StageResult:

@@ -1,32 +1,26 @@
 import dagster as dg
-import pyarrow as pa
 
 from pipeline import schemas
-from pipeline.defs.metadata import KINDS, OWNERS, code_version, results_metadata, table_metadata
+from pipeline.defs.metadata import KINDS, OWNERS, code_version, results_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.defs.tokens import checks
-from pipeline.lib import invariants, parallel, stages
+from pipeline.lib import invariants, parallel
 from pipeline.lib.tokens import backend_name
-
-
-def _texts(settings: UnparlSettings, keys) -> dict[str, str]:
-    return {key: stages.read_work(settings.data_path, "documents", key, ["clean_text"]).column("clean_text")[0].as_py()
-            for key in keys}
 
 
 @dg.asset(
     deps=["paragraphs", "document_metadata"], partitions_def=documents_partitions,
     backfill_policy=batch_backfill, group_name="tokens", kinds=KINDS, owners=OWNERS,
-    code_version=code_version("lib/sentences.py", "lib/stages.py", "lib/storage.py", "schemas.py"), check_specs=checks.SPECS,
+    code_version=code_version("lib/sentences.py", "lib/stages.py", "lib/storage.py", "lib/invariants.py", "lib/parallel.py", "schemas.py"), check_specs=checks.SPECS,
     description="Sentences split at 。！？ inside each paragraph, never across paragraphs.",
 )
 def sentences(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.MaterializeResult:
+    # Each worker checks its own documents' sentences and sends back only their first rows.
     results = parallel.map_stage("sentences", settings.data_path, context.partition_keys, workers=settings.workers)
-    table = pa.concat_tables([r.table for r in results])
-    meta = table_metadata(table, schemas.SENTENCES, [r.path for r in results], ["sent_id", "text"])
-    return dg.MaterializeResult(metadata=meta, check_results=checks.sentence_results(
-        table, _texts(settings, context.partition_keys)))
+    meta = results_metadata(results, schemas.SENTENCES, ["sent_id", "text"])
+    outcomes = {name: invariants.merged([r.checks[name] for r in results]) for name in ("sent_ids_unique", "sentence_offsets")}
+    return dg.MaterializeResult(metadata=meta, check_results=checks.sentence_check_results(outcomes))
 
 
 @dg.asset(

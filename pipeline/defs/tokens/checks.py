@@ -15,8 +15,12 @@ TOKEN_SPECS = [
 
 
 def sentence_results(sentences: pa.Table, texts: dict[str, str]) -> list[dg.AssetCheckResult]:
-    outcomes = {"sent_ids_unique": invariants.unique(sentences, "sent_id", within="doc_id"),
-                "sentence_offsets": invariants.offsets_hold(sentences, texts)}
+    return sentence_check_results({"sent_ids_unique": invariants.unique(sentences, "sent_id", within="doc_id"),
+                                   "sentence_offsets": invariants.offsets_hold(sentences, texts)})
+
+
+def sentence_check_results(outcomes: dict[str, tuple[bool, dict]]) -> list[dg.AssetCheckResult]:
+    """The check results from outcomes already computed (by the workers, per document)."""
     return [dg.AssetCheckResult(check_name=n, asset_key="sentences", passed=p, metadata=d)
             for n, (p, d) in outcomes.items()]
 
