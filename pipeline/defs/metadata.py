@@ -27,6 +27,12 @@ LISTED = 50
 KINDS = {"python", "polars", "parquet"}
 
 
+def check_results(asset: str, outcomes: dict[str, tuple[bool, dict]]) -> list[dg.AssetCheckResult]:
+    """Asset check results from the invariants' outcomes, (passed, details) by check name."""
+    return [dg.AssetCheckResult(check_name=name, asset_key=asset, passed=passed, metadata=details)
+            for name, (passed, details) in outcomes.items()]
+
+
 def column_schema(schema: pa.Schema) -> dg.TableSchema:
     return dg.TableSchema(columns=[
         dg.TableColumn(f.name, str(f.type), description=description(schema, f.name) or None)

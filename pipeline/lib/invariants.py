@@ -111,6 +111,12 @@ def mentions_within(doc_id: str, mentions: list[dict], spans: dict[str, tuple[in
     return not bad, {"outside": len(bad), "examples": bad[:5]}
 
 
+def merged_checks(per_document: list[dict[str, tuple[bool, dict]]]) -> dict[str, tuple[bool, dict]]:
+    """Each check's outcomes on several documents (one dict of outcomes by name each) merged."""
+    names = list(dict.fromkeys(name for checks in per_document for name in checks))
+    return {name: merged([checks[name] for checks in per_document if name in checks]) for name in names}
+
+
 def merged(outcomes: list[tuple[bool, dict]]) -> tuple[bool, dict]:
     """One outcome from the outcomes of one check on several documents: passed when all
     passed; counts added up, lists of examples joined (the first 20)."""

@@ -5,7 +5,7 @@ import polars as pl
 
 from pipeline import schemas
 from pipeline.defs.entities import checks
-from pipeline.defs.metadata import KINDS, OWNERS, code_version, results_metadata, table_metadata
+from pipeline.defs.metadata import KINDS, OWNERS, check_results, code_version, results_metadata, table_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import invariants, parallel, stages
@@ -33,13 +33,12 @@ def entities(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.
     if by_entity:
         top = sorted(by_entity.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         meta["top_entities"] = dg.MetadataValue.json(dict(top))
-    check_results = checks.check_results({name: invariants.merged([r.checks[name] for r in results])
-                                          for name in results[0].checks} if results else {})
-    if all(r.passed for r in check_results):
+    outcomes = check_results("entities", invariants.merged_checks([r.checks for r in results]))
+    if all(r.passed for r in outcomes):
         # Only now are these documents done: a failed check leaves them stale, to be redone.
         for key in context.partition_keys:
             stages.write_stamp(data, key, settings.stamp_settings)
-    return dg.MaterializeResult(metadata=meta, check_results=check_results)
+    return dg.MaterializeResult(metadata=meta, check_results=outcomes)
 
 
 @dg.asset(

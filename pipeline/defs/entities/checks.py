@@ -1,6 +1,7 @@
 import dagster as dg
 import pyarrow as pa
 
+from pipeline.defs.metadata import check_results
 from pipeline.lib import invariants
 
 SPECS = [
@@ -18,20 +19,12 @@ CATALOG_SPECS = [
 
 
 def results(entities: pa.Table, paragraphs: pa.Table, texts: dict[str, str]) -> list[dg.AssetCheckResult]:
-    return check_results({
+    return check_results("entities", {
         "entity_offsets": invariants.offsets_hold(entities, texts),
         "entity_types_known": invariants.entity_types_known(entities),
         "entities_within_paragraphs": invariants.within_paragraphs(entities, paragraphs),
     })
 
 
-def check_results(outcomes: dict[str, tuple[bool, dict]]) -> list[dg.AssetCheckResult]:
-    """The check results from outcomes already computed (by the workers, per document)."""
-    return [dg.AssetCheckResult(check_name=n, asset_key="entities", passed=p, metadata=d)
-            for n, (p, d) in outcomes.items()]
-
-
 def catalog_results(catalog: pa.Table) -> list[dg.AssetCheckResult]:
-    passed, details = invariants.unique(catalog, "entity_id")
-    return [dg.AssetCheckResult(check_name="entity_ids_unique", asset_key="entity_catalog",
-                                passed=passed, metadata=details)]
+    return check_results("entity_catalog", {"entity_ids_unique": invariants.unique(catalog, "entity_id")})

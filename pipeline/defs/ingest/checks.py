@@ -1,6 +1,7 @@
 import dagster as dg
 import pyarrow as pa
 
+from pipeline.defs.metadata import check_results
 from pipeline.lib import invariants
 
 SPECS = [
@@ -10,6 +11,4 @@ SPECS = [
 
 
 def results(table: pa.Table) -> list[dg.AssetCheckResult]:
-    passed, details = invariants.unique(table, "doc_id")
-    return [dg.AssetCheckResult(check_name="doc_ids_unique", asset_key="raw_documents", passed=passed,
-                                metadata=details)]
+    return check_results("raw_documents", {"doc_ids_unique": invariants.unique(table, "doc_id")})

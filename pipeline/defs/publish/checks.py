@@ -2,6 +2,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.defs.metadata import check_results
 from pipeline.lib import release_verify
 
 SPECS = [
@@ -23,5 +24,4 @@ def results(release: Path) -> list[dg.AssetCheckResult]:
         "counts_agree": release_verify.counts_agree(release),
         "ids_unique": release_verify.ids_unique(release),
     }
-    return [dg.AssetCheckResult(check_name=n, asset_key="release", passed=p, metadata=d)
-            for n, (p, d) in outcomes.items()]
+    return check_results("release", outcomes)

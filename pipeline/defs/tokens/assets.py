@@ -1,7 +1,7 @@
 import dagster as dg
 
 from pipeline import schemas
-from pipeline.defs.metadata import KINDS, OWNERS, code_version, results_metadata
+from pipeline.defs.metadata import KINDS, OWNERS, check_results, code_version, results_metadata
 from pipeline.defs.partitions import batch_backfill, documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.defs.tokens import checks
@@ -19,8 +19,8 @@ def sentences(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg
     # Each worker checks its own documents' sentences and sends back only their first rows.
     results = parallel.map_stage("sentences", settings.data_path, context.partition_keys, workers=settings.workers)
     meta = results_metadata(results, schemas.SENTENCES, ["sent_id", "text"])
-    outcomes = {name: invariants.merged([r.checks[name] for r in results]) for name in ("sent_ids_unique", "sentence_offsets")}
-    return dg.MaterializeResult(metadata=meta, check_results=checks.sentence_check_results(outcomes))
+    return dg.MaterializeResult(metadata=meta, check_results=check_results(
+        "sentences", invariants.merged_checks([r.checks for r in results])))
 
 
 @dg.asset(
@@ -38,5 +38,5 @@ def tokens(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.Ma
                                  backend=settings.tokenizer_backend)
     meta = results_metadata(results, schemas.TOKENS, ["sent_id", "seq", "text", "pos"])
     meta["backend"] = backend_name(settings.tokenizer_backend)
-    outcome = invariants.merged([r.checks["token_offsets"] for r in results])
-    return dg.MaterializeResult(metadata=meta, check_results=checks.token_check_results(outcome))
+    return dg.MaterializeResult(metadata=meta, check_results=check_results(
+        "tokens", invariants.merged_checks([r.checks for r in results])))

@@ -1,6 +1,7 @@
 import dagster as dg
 import pyarrow as pa
 
+from pipeline.defs.metadata import check_results
 from pipeline.lib import invariants
 
 SPECS = [
@@ -15,21 +16,9 @@ TOKEN_SPECS = [
 
 
 def sentence_results(sentences: pa.Table, texts: dict[str, str]) -> list[dg.AssetCheckResult]:
-    return sentence_check_results({"sent_ids_unique": invariants.unique(sentences, "sent_id", within="doc_id"),
+    return check_results("sentences", {"sent_ids_unique": invariants.unique(sentences, "sent_id", within="doc_id"),
                                    "sentence_offsets": invariants.offsets_hold(sentences, texts)})
 
 
-def sentence_check_results(outcomes: dict[str, tuple[bool, dict]]) -> list[dg.AssetCheckResult]:
-    """The check results from outcomes already computed (by the workers, per document)."""
-    return [dg.AssetCheckResult(check_name=n, asset_key="sentences", passed=p, metadata=d)
-            for n, (p, d) in outcomes.items()]
-
-
 def token_results(tokens: pa.Table, texts: dict[str, str]) -> list[dg.AssetCheckResult]:
-    return token_check_results(invariants.offsets_hold(tokens, texts))
-
-
-def token_check_results(offsets: tuple[bool, dict]) -> list[dg.AssetCheckResult]:
-    """The check results from an outcome already computed (by the workers, per document)."""
-    passed, details = offsets
-    return [dg.AssetCheckResult(check_name="token_offsets", asset_key="tokens", passed=passed, metadata=details)]
+    return check_results("tokens", {"token_offsets": invariants.offsets_hold(tokens, texts)})
