@@ -26,8 +26,9 @@ def folders(tmp_path):
 
 
 def tick(instance, settings, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"settings": settings})
-    result = new_reports_sensor(context)
+    # As a context manager: the context enters the instance, and must leave it before the test does.
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"settings": settings}) as context:
+        result = new_reports_sensor(context)
     for request in result.dynamic_partitions_requests or []:
         if isinstance(request, dg.AddDynamicPartitionsRequest):
             instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
@@ -117,9 +118,9 @@ def test_sensor_after_a_build_reprocesses_nothing_and_schedule_only_reruns_the_c
         result = tick(instance, settings, first.cursor)
         assert result.run_requests == [] and not result.dynamic_partitions_requests
 
-        context = dg.build_schedule_context(instance=instance, resources={"settings": settings},
-                                             scheduled_execution_time=MONDAY)
-        requests = rebuild_release_schedule(context)
+        with dg.build_schedule_context(instance=instance, resources={"settings": settings},
+                                       scheduled_execution_time=MONDAY) as context:
+            requests = rebuild_release_schedule(context)
         (request,) = requests
         assert {k.to_user_string() for k in request.asset_selection} == set(CORPUS)
         assert "dagster/asset_partition_range_start" not in request.tags
@@ -134,8 +135,8 @@ def test_schedule_reprocesses_documents_whose_bytes_changed(folders):
         meta = json.loads(sidecar.read_text())
         meta["title"] = "联合国与各国议会和各国议会联盟的互动"
         sidecar.write_text(json.dumps(meta, ensure_ascii=False))
-        context = dg.build_schedule_context(instance=instance, resources={"settings": settings},
-                                             scheduled_execution_time=MONDAY)
-        (request,) = rebuild_release_schedule(context)
+        with dg.build_schedule_context(instance=instance, resources={"settings": settings},
+                                       scheduled_execution_time=MONDAY) as context:
+            (request,) = rebuild_release_schedule(context)
         assert request.tags["dagster/asset_partition_range_start"] == "001_5d5ca6e1adb1dee0"
         assert request.tags["dagster/asset_partition_range_end"] == "001_5d5ca6e1adb1dee0"

@@ -232,6 +232,13 @@ def test_a_partition_range_runs_in_one_run_and_matches_the_build(definitions, tm
                       if e.asset_key.to_user_string() == "raw_documents"}
         assert partitions == {REPORT_ID, RESOLUTION_ID}
         assert len(instance.get_run_records()) == 1
+        # One "planned" event per asset for the whole range, not one per partition and asset
+        # (DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS, set by the package).
+        planned = [r.event_log_entry.dagster_event for r in instance.get_records_for_run(result.run_id).records
+                   if r.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
+        assert len(planned) == len(PER_DOCUMENT)
+        assert all(set(e.event_specific_data.partitions_subset.get_partition_keys()) == {REPORT_ID, RESOLUTION_ID}
+                   for e in planned)
     for stage in stages.STAGES:
         for doc_id in (REPORT_ID, RESOLUTION_ID):
             ours = (data / "work" / stage / f"{doc_id}.parquet").read_bytes()

@@ -269,6 +269,36 @@ def test_archive_is_deterministic_and_verified_by_its_checksum(built, tmp_path):
     assert files_of(tmp_path / f"unparl-{result.version}") == files_of(result.path)
 
 
+def test_a_large_archive_is_many_gzip_members_that_every_reader_takes_as_one(tmp_path, monkeypatch):
+    """Archives are compressed a chunk at a time on threads: the result must not depend on the
+    number of threads, and gzip, tar and Python must read it whole."""
+    import gzip
+    import random
+
+    folder = tmp_path / "release"
+    (folder / "charts").mkdir(parents=True)
+    rng = random.Random(7)
+    for i in range(6):  # a mix of text that compresses and bytes that do not
+        (folder / f"t{i}.jsonl").write_text("".join(rng.choice("联合国议会各国") for _ in range(3000)))
+        (folder / "charts" / f"b{i}.png").write_bytes(rng.randbytes(5000))
+    monkeypatch.setattr(release_lib._GzipMembers, "CHUNK", 4096)  # many members from a small folder
+    written = {}
+    for threads in (1, 3):
+        target = tmp_path / f"a{threads}.tar.gz"
+        digest = release_lib.write_archive(folder, target, "unparl-v1", threads=threads)
+        assert digest == hashlib.sha256(target.read_bytes()).hexdigest()
+        written[threads] = target.read_bytes()
+    assert written[1] == written[3]
+    assert written[1].count(b"\x1f\x8b\x08") > 5  # several members
+    with tarfile.open(tmp_path / "a1.tar.gz") as tar:
+        tar.extractall(tmp_path / "out", filter="data")
+    assert files_of(tmp_path / "out" / "unparl-v1") == files_of(folder)
+    listed = subprocess.run(["tar", "tzf", str(tmp_path / "a3.tar.gz")], capture_output=True, text=True, check=True)
+    assert sorted(listed.stdout.split()) == sorted(f"unparl-v1/{p.relative_to(folder).as_posix()}"
+                                                   + ("/" if p.is_dir() else "") for p in folder.rglob("*"))
+    assert len(gzip.decompress(written[1])) % 512 == 0  # one tar stream
+
+
 def test_charts_exist_and_the_font_covers_chinese(built):
     _, result = built
     for chart in ("top_entities", "countries", "sdgs", "operative_verbs"):

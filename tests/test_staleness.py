@@ -114,8 +114,8 @@ def test_a_file_that_returns_to_an_earlier_state_gets_a_new_run_key(tmp_path):
 
     def settle(instance, cursor):
         for _ in range(3):  # first sight of a size waits one tick
-            result = new_reports_sensor(dg.build_sensor_context(instance=instance, cursor=cursor,
-                                                                resources={"settings": settings}))
+            with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"settings": settings}) as context:
+                result = new_reports_sensor(context)
             for request in result.dynamic_partitions_requests or []:
                 instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
             cursor = result.cursor

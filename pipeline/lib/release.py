@@ -22,7 +22,9 @@ import re
 import shutil
 import tarfile
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -276,30 +278,76 @@ class _HashingFile:
         self.file.flush()
 
 
-def write_archive(folder: Path, target: Path, root_name: str) -> str:
+class _GzipMembers:
+    """A write-only file that gzips what it is given as a series of independent gzip members of
+    CHUNK bytes each, compressed on a few threads (zlib releases the GIL) and written in order.
+    A gzip file may hold many members, read as one stream by gzip, tar and Python alike; the
+    cut points depend on the bytes only, so the archive is as deterministic as one member."""
+
+    CHUNK = 4 << 20
+
+    def __init__(self, out, *, level: int = 6, threads: int | None = None) -> None:
+        self._out, self._level = out, level
+        self._threads = threads or max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                              else os.cpu_count() or 1))
+        self._pool = ThreadPoolExecutor(self._threads)
+        self._pending: deque = deque()
+        self._buffer = bytearray()
+
+    def write(self, data) -> int:
+        self._buffer += data
+        while len(self._buffer) >= self.CHUNK:
+            self._submit(bytes(self._buffer[:self.CHUNK]))
+            del self._buffer[:self.CHUNK]
+        return len(data)
+
+    def _submit(self, chunk: bytes) -> None:
+        # mtime=0 keeps each member's header free of the build's time.
+        self._pending.append(self._pool.submit(gzip.compress, chunk, self._level, mtime=0))
+        while len(self._pending) > 2 * self._threads:  # bounded: a few chunks in memory at once
+            self._out.write(self._pending.popleft().result())
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._buffer:
+            self._submit(bytes(self._buffer))
+            self._buffer.clear()
+        try:
+            while self._pending:
+                self._out.write(self._pending.popleft().result())
+        finally:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def write_archive(folder: Path, target: Path, root_name: str, *, threads: int | None = None) -> str:
     """A deterministic .tar.gz of the folder (sorted members, mtime 0, owner 0:0), streamed to
-    `target`, a temporary name the caller renames. Returns its sha256."""
+    `target`, a temporary name the caller renames; the same bytes whatever the number of
+    compressing threads. Returns its sha256."""
     files = sorted(p for p in folder.rglob("*"))
     with open(target, "wb") as raw:
         out = _HashingFile(raw)
-        # mtime=0 and no file name keep the gzip header free of the build's time and place.
-        with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz, \
-                tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            for path in files:
-                rel = path.relative_to(folder).as_posix()
-                info = tarfile.TarInfo(f"{root_name}/{rel}")
-                info.mtime = 0
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                if path.is_dir():
-                    info.type = tarfile.DIRTYPE
-                    info.mode = 0o755
-                    tar.addfile(info)
-                else:
-                    info.size = path.stat().st_size
-                    info.mode = 0o644
-                    with open(path, "rb") as f:
-                        tar.addfile(info, f)
+        gz = _GzipMembers(out, threads=threads)
+        try:
+            with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                for path in files:
+                    rel = path.relative_to(folder).as_posix()
+                    info = tarfile.TarInfo(f"{root_name}/{rel}")
+                    info.mtime = 0
+                    info.uid = info.gid = 0
+                    info.uname = info.gname = ""
+                    if path.is_dir():
+                        info.type = tarfile.DIRTYPE
+                        info.mode = 0o755
+                        tar.addfile(info)
+                    else:
+                        info.size = path.stat().st_size
+                        info.mode = 0o644
+                        with open(path, "rb") as f:
+                            tar.addfile(info, f)
+        finally:
+            gz.close()
         raw.flush()
         os.fsync(raw.fileno())
     return out.digest.hexdigest()
