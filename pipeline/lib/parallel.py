@@ -122,7 +122,7 @@ def pool(workers: int, backend: str) -> ProcessPoolExecutor:
 def _ready(_: int) -> int:
     import time
 
-    time.sleep(0.05)  # long enough that every worker gets one of these tasks
+    time.sleep(0.1)  # long enough that a worker which is ready gets one of these tasks
     return os.getpid()
 
 
@@ -135,7 +135,7 @@ def start(workers: int, backend: str | None = None) -> float:
     backend = tokens.current_backend(backend)
     executor = pool(workers, backend)
     ready: set[int] = set()
-    for _ in range(10):
+    for _ in range(100):  # until every worker has answered (each starts in about a second)
         ready.update(executor.map(_ready, range(workers)))
         if len(ready) >= workers:
             break

@@ -288,8 +288,7 @@ class _GzipMembers:
 
     def __init__(self, out, *, level: int = 6, threads: int | None = None) -> None:
         self._out, self._level = out, level
-        self._threads = threads or max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                              else os.cpu_count() or 1))
+        self._threads = threads or min(4, os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(self._threads)
         self._pending: deque = deque()
         self._buffer = bytearray()
