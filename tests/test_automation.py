@@ -26,7 +26,8 @@ def folders(tmp_path):
 
 
 def tick(instance, settings, cursor=None):
-    # As a context manager: the context enters the instance, and must leave it before the test does.
+    # As a context manager: what the context enters (resources, an instance) it leaves before the test's
+    # instance goes, so no later load of the definitions finds a storage that has gone.
     with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"settings": settings}) as context:
         result = new_reports_sensor(context)
     for request in result.dynamic_partitions_requests or []:

@@ -2,7 +2,10 @@
 per-document assets materialise a partition on a test instance with their checks passing."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -246,6 +249,18 @@ def test_a_partition_range_runs_in_one_run_and_matches_the_build(definitions, tm
             assert ours == theirs, (stage, doc_id)
     ids = pq.read_table(data / "work" / "paragraphs" / f"{REPORT_ID}.parquet", columns=["para_id"])
     assert ids.column("para_id").to_pylist()[:3] == ["A/74/759:fm1", "A/74/759:fm2", "A/74/759:fm3"]
+
+
+def test_the_package_asks_dagster_for_one_planned_event_per_asset_unless_told_otherwise():
+    """`unparl build` and the code server import the package: it sets Dagster's opt-in itself (the
+    Makefile also exports it, so this runs without it), and keeps a value the user has set."""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"}
+    code = "import os, pipeline; print(os.environ.get('DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS'))"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "1"
+    env["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] = "0"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "0"
 
 
 def test_rerunning_a_partition_replaces_its_rows(definitions, tmp_path):

@@ -269,11 +269,12 @@ def test_archive_is_deterministic_and_verified_by_its_checksum(built, tmp_path):
     assert files_of(tmp_path / f"unparl-{result.version}") == files_of(result.path)
 
 
-def test_a_large_archive_is_many_gzip_members_that_every_reader_takes_as_one(tmp_path, monkeypatch):
-    """Archives are compressed a chunk at a time on threads: the result must not depend on the
-    number of threads, and gzip, tar and Python must read it whole."""
+def test_an_archive_compressed_on_threads_is_one_gzip_stream_every_reader_takes(tmp_path, monkeypatch):
+    """Archives are compressed a chunk at a time on threads: the bytes must not depend on the
+    number of threads, and gzip, tar and Python, streaming or not, must read them whole."""
     import gzip
     import random
+    import zlib
 
     folder = tmp_path / "release"
     (folder / "charts").mkdir(parents=True)
@@ -281,7 +282,7 @@ def test_a_large_archive_is_many_gzip_members_that_every_reader_takes_as_one(tmp
     for i in range(6):  # a mix of text that compresses and bytes that do not
         (folder / f"t{i}.jsonl").write_text("".join(rng.choice("联合国议会各国") for _ in range(3000)))
         (folder / "charts" / f"b{i}.png").write_bytes(rng.randbytes(5000))
-    monkeypatch.setattr(release_lib._GzipMembers, "CHUNK", 4096)  # many members from a small folder
+    monkeypatch.setattr(release_lib._ThreadedGzip, "CHUNK", 4096)  # many chunks from a small folder
     written = {}
     for threads in (1, 3):
         target = tmp_path / f"a{threads}.tar.gz"
@@ -289,14 +290,34 @@ def test_a_large_archive_is_many_gzip_members_that_every_reader_takes_as_one(tmp
         assert digest == hashlib.sha256(target.read_bytes()).hexdigest()
         written[threads] = target.read_bytes()
     assert written[1] == written[3]
-    assert written[1].count(b"\x1f\x8b\x08") > 5  # several members
-    with tarfile.open(tmp_path / "a1.tar.gz") as tar:
-        tar.extractall(tmp_path / "out", filter="data")
-    assert files_of(tmp_path / "out" / "unparl-v1") == files_of(folder)
+    data = written[1]
+    # One gzip member: after it, nothing is left over for a second one.
+    member = zlib.decompressobj(wbits=31)
+    whole = member.decompress(data)
+    assert member.eof and member.unused_data == b"" and whole == gzip.decompress(data)
+    assert len(whole) > 20 * 4096  # it did go through many chunks
+    for mode in ("r:gz", "r|gz"):  # Python's seeking and streaming readers
+        with tarfile.open(tmp_path / "a1.tar.gz", mode) as tar:
+            tar.extractall(tmp_path / mode.replace("|", "_").replace(":", "_"), filter="data")
+        assert files_of(tmp_path / mode.replace("|", "_").replace(":", "_") / "unparl-v1") == files_of(folder)
     listed = subprocess.run(["tar", "tzf", str(tmp_path / "a3.tar.gz")], capture_output=True, text=True, check=True)
     assert sorted(listed.stdout.split()) == sorted(f"unparl-v1/{p.relative_to(folder).as_posix()}"
                                                    + ("/" if p.is_dir() else "") for p in folder.rglob("*"))
-    assert len(gzip.decompress(written[1])) % 512 == 0  # one tar stream
+
+
+def test_a_failed_archive_stops_its_threads_and_writes_no_trailer(tmp_path, monkeypatch):
+    folder = tmp_path / "release"
+    folder.mkdir()
+    (folder / "a.txt").write_text("x" * 10_000)
+    monkeypatch.setattr(release_lib._ThreadedGzip, "CHUNK", 1024)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tarfile.TarFile, "addfile", broken)
+    with pytest.raises(OSError, match="disk full"):
+        release_lib.write_archive(folder, tmp_path / "a.tar.gz", "unparl-v1")
+    assert not [t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")]
 
 
 def test_charts_exist_and_the_font_covers_chinese(built):

@@ -132,7 +132,7 @@ def start(workers: int, backend: str | None = None) -> float:
     import time
 
     began = time.perf_counter()
-    backend = tokens.current_backend(backend)
+    workers, backend = resolve_workers(workers), tokens.current_backend(backend)
     executor = pool(workers, backend)
     ready: set[int] = set()
     for _ in range(100):  # until every worker has answered (each starts in about a second)

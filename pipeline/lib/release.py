@@ -14,14 +14,15 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
-import gzip
 import hashlib
 import json
 import os
 import re
 import shutil
+import struct
 import tarfile
 import tempfile
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -278,13 +279,16 @@ class _HashingFile:
         self.file.flush()
 
 
-class _GzipMembers:
-    """A write-only file that gzips what it is given as a series of independent gzip members of
-    CHUNK bytes each, compressed on a few threads (zlib releases the GIL) and written in order.
-    A gzip file may hold many members, read as one stream by gzip, tar and Python alike; the
-    cut points depend on the bytes only, so the archive is as deterministic as one member."""
+class _ThreadedGzip:
+    """A write-only file that gzips what it is given, CHUNK bytes at a time on a few threads
+    (zlib releases the GIL), as pigz does: each chunk is deflated on its own and ended with a
+    sync flush, so the pieces, written in order, make one deflate stream and one gzip member
+    that every reader takes, streaming ones included. Chunks cut where the bytes fall and a
+    header without time, name or system make the same bytes whatever the number of threads."""
 
     CHUNK = 4 << 20
+    # gzip magic, deflate, no flags, mtime 0, no extra flags, OS unknown (as Python's GzipFile).
+    HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
     def __init__(self, out, *, level: int = 6, threads: int | None = None) -> None:
         self._out, self._level = out, level
@@ -292,6 +296,12 @@ class _GzipMembers:
         self._pool = ThreadPoolExecutor(self._threads)
         self._pending: deque = deque()
         self._buffer = bytearray()
+        self._crc, self._size = 0, 0
+        self._out.write(self.HEADER)
+
+    def _deflate(self, chunk: bytes) -> bytes:
+        compressor = zlib.compressobj(self._level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        return compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
     def write(self, data) -> int:
         self._buffer += data
@@ -301,21 +311,27 @@ class _GzipMembers:
         return len(data)
 
     def _submit(self, chunk: bytes) -> None:
-        # mtime=0 keeps each member's header free of the build's time.
-        self._pending.append(self._pool.submit(gzip.compress, chunk, self._level, mtime=0))
+        self._crc, self._size = zlib.crc32(chunk, self._crc), self._size + len(chunk)
+        self._pending.append(self._pool.submit(self._deflate, chunk))
         while len(self._pending) > 2 * self._threads:  # bounded: a few chunks in memory at once
             self._out.write(self._pending.popleft().result())
 
     def flush(self) -> None:
         pass
 
-    def close(self) -> None:
-        if self._buffer:
-            self._submit(bytes(self._buffer))
-            self._buffer.clear()
+    def close(self, *, complete: bool = True) -> None:
+        """Write what is left and the gzip trailer; with complete=False (the archive failed),
+        only stop the threads."""
         try:
-            while self._pending:
-                self._out.write(self._pending.popleft().result())
+            if complete:
+                if self._buffer:
+                    self._submit(bytes(self._buffer))
+                    self._buffer.clear()
+                while self._pending:
+                    self._out.write(self._pending.popleft().result())
+                # An empty final block ends the deflate stream; then CRC-32 and size, as gzip has them.
+                self._out.write(zlib.compressobj(self._level, zlib.DEFLATED, -zlib.MAX_WBITS).flush(zlib.Z_FINISH))
+                self._out.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
         finally:
             self._pool.shutdown(cancel_futures=True)
 
@@ -327,7 +343,8 @@ def write_archive(folder: Path, target: Path, root_name: str, *, threads: int | 
     files = sorted(p for p in folder.rglob("*"))
     with open(target, "wb") as raw:
         out = _HashingFile(raw)
-        gz = _GzipMembers(out, threads=threads)
+        gz = _ThreadedGzip(out, threads=threads)
+        complete = False
         try:
             with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 for path in files:
@@ -345,8 +362,9 @@ def write_archive(folder: Path, target: Path, root_name: str, *, threads: int | 
                         info.mode = 0o644
                         with open(path, "rb") as f:
                             tar.addfile(info, f)
+            complete = True
         finally:
-            gz.close()
+            gz.close(complete=complete)
         raw.flush()
         os.fsync(raw.fileno())
     return out.digest.hexdigest()
