@@ -7,9 +7,6 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export UNPARL_SEEDS_DIR ?= $(CURDIR)/seeds
 export UNPARL_DATA_DIR ?= $(CURDIR)/data
-# One "planned" event per asset for a run over many partitions, not one per partition (see
-# pipeline/__init__.py): the UI's webserver and daemon create runs, so they need it too.
-export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 
 .PHONY: run test ui eval bench clean-instance
 

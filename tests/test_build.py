@@ -12,7 +12,8 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.build import build, contiguous_ranges
+from pipeline import build as build_module
+from pipeline.build import PER_DOCUMENT, PLANNED_EVENTS_ENV, build, contiguous_ranges
 from pipeline.lib import stages
 from conftest import CHARTER_FILE, CHECK_RELEASE, REPO, REPORT_ID, RESOLUTION_ID, copy_seeds
 
@@ -110,6 +111,30 @@ def frozen_code(monkeypatch):
     """Other work on the repository while the suite runs must not look like a code change."""
     fingerprint = stages.code_fingerprint()
     monkeypatch.setattr(stages, "code_fingerprint", lambda: fingerprint)
+
+
+def planned(instance: dg.DagsterInstance, run_id: str) -> list:
+    return [r.event_log_entry.dagster_event.event_specific_data for r in instance.get_records_for_run(run_id).records
+            if r.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
+
+
+def test_a_run_over_many_documents_plans_once_per_asset_and_a_small_run_per_partition(tmp_path, frozen_code,
+                                                                                      monkeypatch):
+    """Thousands of "planned" events would be written before a big run starts; a small run keeps
+    one per partition, so the UI's partitions bar can show its documents failed."""
+    monkeypatch.setattr(build_module, "MANY_PARTITIONS", 2)
+    monkeypatch.delenv(PLANNED_EVENTS_ENV, raising=False)
+    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
+    with dg.instance_for_test() as instance:
+        first = build(seeds, data, instance=instance)
+        events = planned(instance, first.runs[0])
+        assert len(events) == len(PER_DOCUMENT)
+        assert all(e.partition is None and set(e.partitions_subset.get_partition_keys()) == {REPORT_ID, RESOLUTION_ID}
+                   for e in events)
+        assert PLANNED_EVENTS_ENV not in os.environ  # only while that run was created
+        shutil.copy(CHARTER_FILE, seeds / CHARTER_FILE.name)
+        third = build(seeds, data, instance=instance)
+        assert sorted(e.partition for e in planned(instance, third.runs[0])) == [CHARTER_ID] * len(PER_DOCUMENT)
 
 
 def test_rerun_add_and_delete(tmp_path, frozen_code):

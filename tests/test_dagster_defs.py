@@ -2,10 +2,7 @@
 per-document assets materialise a partition on a test instance with their checks passing."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -235,13 +232,6 @@ def test_a_partition_range_runs_in_one_run_and_matches_the_build(definitions, tm
                       if e.asset_key.to_user_string() == "raw_documents"}
         assert partitions == {REPORT_ID, RESOLUTION_ID}
         assert len(instance.get_run_records()) == 1
-        # One "planned" event per asset for the whole range, not one per partition and asset
-        # (DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS, set by the package).
-        planned = [r.event_log_entry.dagster_event for r in instance.get_records_for_run(result.run_id).records
-                   if r.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
-        assert len(planned) == len(PER_DOCUMENT)
-        assert all(set(e.event_specific_data.partitions_subset.get_partition_keys()) == {REPORT_ID, RESOLUTION_ID}
-                   for e in planned)
     for stage in stages.STAGES:
         for doc_id in (REPORT_ID, RESOLUTION_ID):
             ours = (data / "work" / stage / f"{doc_id}.parquet").read_bytes()
@@ -249,18 +239,6 @@ def test_a_partition_range_runs_in_one_run_and_matches_the_build(definitions, tm
             assert ours == theirs, (stage, doc_id)
     ids = pq.read_table(data / "work" / "paragraphs" / f"{REPORT_ID}.parquet", columns=["para_id"])
     assert ids.column("para_id").to_pylist()[:3] == ["A/74/759:fm1", "A/74/759:fm2", "A/74/759:fm3"]
-
-
-def test_the_package_asks_dagster_for_one_planned_event_per_asset_unless_told_otherwise():
-    """`unparl build` and the code server import the package: it sets Dagster's opt-in itself (the
-    Makefile also exports it, so this runs without it), and keeps a value the user has set."""
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"}
-    code = "import os, pipeline; print(os.environ.get('DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS'))"
-    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "1"
-    env["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] = "0"
-    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "0"
 
 
 def test_rerunning_a_partition_replaces_its_rows(definitions, tmp_path):

@@ -168,9 +168,7 @@ def webserver(tmp_path_factory) -> Webserver:
                        log=root / "webserver.log")
     server.data.mkdir()
     env = {**os.environ, "DAGSTER_HOME": str(home), "UNPARL_SEEDS_DIR": str(server.seeds),
-           "UNPARL_DATA_DIR": str(server.data), "DAGSTER_DISABLE_TELEMETRY": "1",
-           # The webserver creates the runs it launches, as `make ui` and production set it up.
-           "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
+           "UNPARL_DATA_DIR": str(server.data), "DAGSTER_DISABLE_TELEMETRY": "1"}
     webserver_bin = Path(sys.executable).with_name("dagster-webserver")
     with server.log.open("wb") as log:
         process = subprocess.Popen(
