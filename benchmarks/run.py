@@ -158,27 +158,14 @@ def corpus_stage(data_dir: Path, doc_ids: list[str], *, today: datetime.date) ->
 
 
 def stage_by_stage(seeds: Path, data: Path, keys: list[str], backend: str, rss: PeakRSS) -> dict:
-    from pipeline.lib import stages
+    from pipeline.lib import parallel, stages
 
     run = {}
     for stage in STAGES:
         record = {}
         with timed(record, rss):
-            # The batch's one scan of the folder, as the raw_documents asset does it.
-            located = stages.locate_sources(seeds) if stage == "raw" else {}
-            for key in keys:
-                if stage == "raw":
-                    stages.ingest(seeds, data, key, located=located[key])
-                elif stage == "clean":
-                    stages.clean_stage(data, key)
-                elif stage == "structure":
-                    stages.structure_stage(data, key)
-                elif stage == "sentences":
-                    stages.sentences_stage(data, key)
-                elif stage == "tokens":
-                    stages.tokens_stage(data, key, backend)
-                else:
-                    stages.entities_stage(data, key)
+            # In this process, as an asset's step runs a batch (one scan of the folder for raw).
+            parallel.map_stage(stage, data, keys, workers=1, backend=backend, seeds_dir=seeds)
         run[stage] = record
     for key in keys:
         stages.write_stamp(data, key)

@@ -16,7 +16,8 @@ from pipeline.defs.resources import UnparlSettings
 from pipeline.defs.structure import checks as structure_checks
 from pipeline.defs.tokens import checks as token_checks
 from pipeline.definitions import defs
-from pipeline.lib import stages
+from pipeline.defs.metadata import check_results
+from pipeline.lib import invariants, stages
 from conftest import CHARTER_FILE, REPORT_ID, RESOLUTION_ID, copy_seeds
 
 PER_DOCUMENT = ["raw_documents", "clean_documents", "document_metadata", "paragraphs", "sentences", "tokens",
@@ -147,14 +148,22 @@ def test_structure_checks_pass_on_the_seeds_and_fail_on_a_broken_table(report):
 
 
 def test_sentence_and_token_checks(resolution):
-    texts = {resolution.doc["doc_id"]: resolution.doc["clean_text"]}
-    sentences = pa.Table.from_pylist(resolution.sentences)
-    tokens = pa.Table.from_pylist(resolution.tokens)
-    assert all(r.passed for r in token_checks.sentence_results(sentences, texts))
-    assert all(r.passed for r in token_checks.token_results(tokens, texts))
-    doubled = pa.concat_tables([sentences, sentences.slice(0, 1)])
-    outcome = {r.check_name: r.passed for r in token_checks.sentence_results(doubled, texts)}
+    """The invariants the sentences and tokens workers run on each document, as the assets report them."""
+    doc_id, text = resolution.doc["doc_id"], resolution.doc["clean_text"]
+
+    def offsets(rows):
+        return invariants.document_offsets_hold(doc_id, text, *([r[c] for r in rows] for c in ("text", "char_start", "char_end")))
+
+    def sentence_results(rows):
+        return check_results("sentences", {
+            "sent_ids_unique": invariants.unique(pa.Table.from_pylist(rows), "sent_id", within="doc_id"),
+            "sentence_offsets": offsets(rows)})
+
+    assert all(r.passed for r in sentence_results(resolution.sentences))
+    assert all(r.passed for r in check_results("tokens", {"token_offsets": offsets(resolution.tokens)}))
+    outcome = {r.check_name: r.passed for r in sentence_results(resolution.sentences + resolution.sentences[:1])}
     assert outcome == {"sent_ids_unique": False, "sentence_offsets": True}
+    assert set(outcome) == {spec.name for spec in token_checks.SPECS}
 
 
 # --- materialising partitions --------------------------------------------------------------

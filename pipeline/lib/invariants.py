@@ -92,19 +92,8 @@ def footnotes_linked(paragraphs: pa.Table) -> tuple[bool, dict]:
                                           "dangling_refs": dangling[:20]}
 
 
-def within_paragraphs(entities: pa.Table, paragraphs: pa.Table) -> tuple[bool, dict]:
-    """No mention crosses the bounds of its paragraph."""
-    columns = ["doc_id", "para_id", "char_start", "char_end"]
-    spans = {(p["doc_id"], p["para_id"]): (p["char_start"], p["char_end"])
-             for p in paragraphs.select(columns).to_pylist()}
-    bad = [e for e in entities.select(columns).to_pylist()
-           if (span := spans.get((e["doc_id"], e["para_id"]))) is None
-           or not (span[0] <= e["char_start"] and e["char_end"] <= span[1])]
-    return not bad, {"outside": len(bad), "examples": bad[:5]}
-
-
 def mentions_within(doc_id: str, mentions: list[dict], spans: dict[str, tuple[int, int]]) -> tuple[bool, dict]:
-    """within_paragraphs for one document's mentions (dicts) and its paragraphs' spans by para_id."""
+    """No mention of one document (dicts) crosses the bounds of its paragraph (spans by para_id)."""
     bad = [{"doc_id": doc_id, "para_id": m["para_id"], "char_start": m["char_start"], "char_end": m["char_end"]}
            for m in mentions
            if (span := spans.get(m["para_id"])) is None or not (span[0] <= m["char_start"] and m["char_end"] <= span[1])]

@@ -55,6 +55,7 @@ TABLE_DESCRIPTIONS = {
     "entity_catalog": "One row per canonical entity: name, aliases, ISO3 for countries, mention counts.",
     "quarantine": "Source files that were not processed, with the reason.",
 }
+DESCRIPTIONS = {**TABLE_DESCRIPTIONS, **STATS_DESCRIPTIONS}
 
 
 class ReleaseInvalid(RuntimeError):
@@ -146,20 +147,20 @@ def canonical_table(table: pa.Table, schema: pa.Schema, sort_by: list[str] | Non
     return pa.Table.from_arrays(columns, schema=schema).combine_chunks()
 
 
-class _HashingSink:
-    """A write-only file that hashes what it is given, so a table is hashed as it is
-    serialised instead of first being copied whole into memory."""
+class _HashingFile:
+    """A write-only file that hashes what it is given and, when it has one, writes it through
+    to `file`: a table or an archive is hashed as it is written, never copied whole in memory."""
 
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256()
-        self.closed = False
+    def __init__(self, file=None) -> None:
+        self.file, self.digest, self.closed = file, hashlib.sha256(), False
 
     def write(self, data) -> int:
         self.digest.update(data)
-        return len(data)
+        return self.file.write(data) if self.file is not None else len(data)
 
     def flush(self) -> None:
-        pass
+        if self.file is not None:
+            self.file.flush()
 
     def close(self) -> None:
         self.closed = True
@@ -173,7 +174,7 @@ class TableDigest:
     ROWS = 1 << 16
 
     def __init__(self, schema: pa.Schema) -> None:
-        self._sink = _HashingSink()
+        self._sink = _HashingFile()
         plain = _plain_strings(schema.empty_table())
         self._stream = pa.PythonFile(self._sink, mode="w")
         self._writer = pa.ipc.new_stream(self._stream, plain.schema)
@@ -263,20 +264,6 @@ def write_jsonl_rows(out, table: pa.Table) -> None:
     same values as json.dumps(row, ensure_ascii=False) and, on the release's columns, the same
     bytes, far faster)."""
     pl.from_arrow(table).write_ndjson(out)
-
-
-class _HashingFile:
-    """Writes through to a file and hashes what it writes."""
-
-    def __init__(self, file) -> None:
-        self.file, self.digest = file, hashlib.sha256()
-
-    def write(self, data) -> int:
-        self.digest.update(data)
-        return self.file.write(data)
-
-    def flush(self) -> None:
-        self.file.flush()
 
 
 class _ThreadedGzip:
@@ -498,12 +485,11 @@ def cut_release(
         archive_tmp = releases / f"{ARCHIVE_TEMP_PREFIX}{version}-{os.getpid()}.tar.gz"
         try:
             # The tables are hashed as they are written, so the largest is read once.
-            descriptions = {**TABLE_DESCRIPTIONS, **STATS_DESCRIPTIONS}
             digests, row_counts = {}, {}
             for name, table in canonical.items():
                 digests[name], row_counts[name] = _write_table(
                     build / f"{name}.parquet", table, _schema_of(name), schemas.SORT_KEYS.get(name),
-                    _parquet_metadata(version, name, descriptions[name]),
+                    _parquet_metadata(version, name, DESCRIPTIONS[name]),
                     jsonl=build / f"{name}.jsonl" if name in JSONL_TABLES else None)
             digest = content_hash(digests, summary)
             if previous is not None:
@@ -556,7 +542,6 @@ def _write_release(
     content_hash: str,
 ) -> dict:
     """Everything of a release but its Parquet tables (written already)."""
-    descriptions = {**TABLE_DESCRIPTIONS, **STATS_DESCRIPTIONS}
     storage.atomic_write_text(folder / "statistics.json", storage.dumps_json(summary))
 
     notes = list(notes)
@@ -572,7 +557,7 @@ def _write_release(
         "today": today,
         "content_hash": content_hash,
         "tables": tables,
-        "descriptions": descriptions,
+        "descriptions": DESCRIPTIONS,
         "summary": summary,
         "inputs": inputs,
         "notes": notes,

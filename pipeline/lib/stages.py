@@ -143,10 +143,9 @@ def ingest(seeds_dir: Path, data_dir: Path, doc_id: str, *, max_bytes: int = DEF
         located = locate_sources(seeds_dir).get(doc_id)
     if located is None:
         # Deleted since its partition was requested: say so, and let the others go on.
-        row = {name: None for name in RAW.names}
-        row.update(doc_id=doc_id, source_file=doc_id, source_bytes=0, text="", status="quarantined",
-                   reason="missing", detail=f"no file in {seeds_dir} has document id {doc_id!r} (deleted or renamed)",
-                   warnings=[])
+        row = _no_source_row(doc_id)
+        row.update(text="", status="quarantined", reason="missing",
+                   detail=f"no file in {seeds_dir} has document id {doc_id!r} (deleted or renamed)")
         row["warnings"] = [f"quarantined (missing): {row['detail']}"]
         table = pa.Table.from_pylist([row], schema=RAW)
         return StageResult(table, _write(data_dir, "raw", doc_id, table), row["warnings"], quarantined=True)
@@ -193,8 +192,7 @@ def set_aside(data_dir: Path, doc_id: str, stage: str, exc: BaseException) -> St
     try:
         row = _raw(data_dir, doc_id)
     except (FileNotFoundError, IndexError):
-        row = {name: None for name in RAW.names}
-        row.update(doc_id=doc_id, source_file=doc_id, source_bytes=0)
+        row = _no_source_row(doc_id)
     detail = f"{row['source_file']}: the {stage} stage failed: {type(exc).__name__}: {exc}"[:500]
     row.update(status="quarantined", reason="internal_error", detail=detail, text="",
                warnings=[f"quarantined (internal_error): {detail}"])
@@ -202,15 +200,17 @@ def set_aside(data_dir: Path, doc_id: str, stage: str, exc: BaseException) -> St
     return StageResult(table, _write(data_dir, "raw", doc_id, table), list(row["warnings"]), quarantined=True)
 
 
+def _no_source_row(doc_id: str) -> dict:
+    """A raw row for a document whose source cannot be read: named by its id."""
+    return {**{name: None for name in RAW.names}, "doc_id": doc_id, "source_file": doc_id, "source_bytes": 0}
+
+
 _RAW_FIELDS = [name for name in RAW.names if name != "text"]
 
 
 def _raw(data_dir: Path, doc_id: str, *, text: bool = False) -> dict:
     """The raw stage's row of one document; its text only when asked for (the largest value)."""
-    path = work_path(data_dir, "raw", doc_id)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: materialise the 'raw' stage for {doc_id} first")
-    row = pq.ParquetFile(path).read(columns=None if text else _RAW_FIELDS).to_pylist()[0]
+    row = read_work(data_dir, "raw", doc_id, None if text else _RAW_FIELDS).to_pylist()[0]
     return row if text else {**row, "text": None}
 
 

@@ -18,13 +18,5 @@ CATALOG_SPECS = [
 ]
 
 
-def results(entities: pa.Table, paragraphs: pa.Table, texts: dict[str, str]) -> list[dg.AssetCheckResult]:
-    return check_results("entities", {
-        "entity_offsets": invariants.offsets_hold(entities, texts),
-        "entity_types_known": invariants.entity_types_known(entities),
-        "entities_within_paragraphs": invariants.within_paragraphs(entities, paragraphs),
-    })
-
-
 def catalog_results(catalog: pa.Table) -> list[dg.AssetCheckResult]:
     return check_results("entity_catalog", {"entity_ids_unique": invariants.unique(catalog, "entity_id")})
