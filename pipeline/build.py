@@ -1,17 +1,26 @@
-"""Building the corpus through Dagster, in-process, on the configured instance.
+"""`unparl build`'s work: plan what changed in the seeds folder, then run the definitions' own
+jobs on the configured instance, in this process.
 
-The runs land in the instance's history, so `make ui` shows them. Only documents
-whose bytes, sidecar or code changed are processed; the corpus-wide assets then
-rebuild the release, which is cut only when its data differ from LATEST's.
+The runs are made the way the UI makes them: from the code location `unparl` (workspace.yaml),
+so they name their job and location and can be re-executed from the UI. Only documents whose
+bytes, sidecar or stages' code changed are processed (only the stages that must run again);
+the corpus assets then rebuild the release, which is cut only when its data differ from LATEST's.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.selector import JobSubsetSelector
+from dagster._core.execution.api import execute_run
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._utils.hosted_user_process import recon_job_from_origin
 
 try:  # not public API: Dagster 1.13's way to name the state storage for a definitions load
     from dagster._core.storage.defs_state.base import set_defs_state_storage
@@ -19,19 +28,22 @@ except ImportError:  # pragma: no cover - another Dagster version: the default l
     def set_defs_state_storage(storage):
         return contextlib.nullcontext()
 
-from pipeline.lib import stages
+from pipeline.defs.jobs import CORPUS_ASSETS
+from pipeline.defs.partitions import documents_partitions
+from pipeline.defs.resources import UnparlSettings
+from pipeline.lib import planning, tokens
+from pipeline.lib.ingest import DEFAULT_MAX_BYTES
+from pipeline.lib.runner import WORKERS_ENV
+from pipeline.lib.workdir import remove_work
 
-PER_DOCUMENT = ("raw_documents", "clean_documents", "document_metadata", "paragraphs", "sentences",
-                "tokens", "entities")
-CORPUS = ("entity_catalog", "corpus_statistics", "release")
-PARTITIONS = "documents"
-# Before a run starts, Dagster records a "planned" event per partition and asset: 7 a document,
-# about 5 ms each on SQLite, a fifth of a 1000-document build and an hour before the first step
-# at 100,000. From this many partitions a run records one per asset instead (Dagster's opt-in,
-# PLANNED_EVENTS_ENV). The price: the UI's partitions bar shows that run's partitions neither in
-# progress nor, if it fails, failed; the run's page shows both, and a failed run's documents are
-# not stamped as done, so the next build redoes them. Smaller runs (a new report) keep the
-# default, so the bar shows their failures; a value the user has set is always kept.
+REPO = Path(__file__).resolve().parents[1]
+LOCATION = "unparl"  # workspace.yaml's location_name and [tool.dg.project] code_location_name
+# Before a run starts, Dagster records a "planned" event per partition and asset: 3 a document,
+# about 10 ms each on SQLite. From this many partitions a run records one per asset instead
+# (Dagster's opt-in, PLANNED_EVENTS_ENV). The price: the UI's partitions bar shows that run's
+# partitions neither in progress nor, if it fails, failed; the run's page shows both, and a
+# failed run's documents are not stamped as done, so the next build redoes them. Smaller runs
+# (a new report) keep the default; a value the user has set is always kept.
 MANY_PARTITIONS = 20
 PLANNED_EVENTS_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 # Step events stay in the instance (and the UI); the terminal shows warnings and errors only.
@@ -45,92 +57,85 @@ class BuildReport:
     processed: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
     release: dict = field(default_factory=dict)
-
-
-def sync_partitions(instance: dg.DagsterInstance, seeds_dir: Path, data_dir: Path) -> tuple[dict, list, list]:
-    """Make the documents partitions match the files; returns (located sources, added, removed)."""
-    located = stages.locate_sources(seeds_dir)
-    wanted = list(located)
-    existing = instance.get_dynamic_partitions(PARTITIONS)
-    added = [k for k in wanted if k not in set(existing)]
-    removed = [k for k in existing if k not in set(wanted)]
-    if added:
-        instance.add_dynamic_partitions(PARTITIONS, added)
-    for key in removed:
-        instance.delete_dynamic_partition(PARTITIONS, key)
-        stages.remove_work(data_dir, key)
-    return located, added, removed
-
-
-def covering_range(order: list[str], selected: set[str]) -> tuple[str, str] | None:
-    """The one range of the partition order that covers every selected key, so a single run
-    (and a single release) takes them all; documents between them that needed no work are
-    redone, which is cheaper than runs racing to cut releases."""
-    chosen = [k for k in order if k in selected]
-    return (chosen[0], chosen[-1]) if chosen else None
-
-
-def contiguous_ranges(order: list[str], selected: set[str]) -> list[tuple[str, str]]:
-    """Runs of consecutive selected keys in partition order: one Dagster run per range."""
-    ranges, start, prev = [], None, None
-    for key in order:
-        if key in selected:
-            start = start or key
-            prev = key
-        elif start:
-            ranges.append((start, prev))
-            start = None
-    if start:
-        ranges.append((start, prev))
-    return ranges
-
-
-def _assets(names) -> list:
-    from pipeline.definitions import defs
-
-    wanted = set(names)
-    return [a for a in defs().assets if any(k.to_user_string() in wanted for k in a.keys)]
+    summary: str = ""
 
 
 def build(seeds_dir: Path, data_dir: Path, instance: dg.DagsterInstance | None = None,
           resources: dict | None = None) -> BuildReport:
+    """Plan and run. `resources` may give the settings resource (its values reach the runs the
+    way the UI's do: through the UNPARL_* variables the definitions read)."""
     if not Path(seeds_dir).is_dir():
         raise SystemExit(f"seeds folder {Path(seeds_dir).resolve()} does not exist")
+    seeds_dir, data_dir = Path(seeds_dir).resolve(), Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = (resources or {}).get("settings") or UnparlSettings(seeds_dir=str(seeds_dir), data_dir=str(data_dir))
     instance = instance or dg.DagsterInstance.get()
     # Dagster looks up the definitions' state storage in a context variable that entering an
     # instance sets; an instance entered and dropped elsewhere in this process (a test's, an
     # executor's) can leave it naming a storage whose instance is gone. Name this one's.
-    with set_defs_state_storage(instance.defs_state_storage):
-        return _build(seeds_dir, data_dir, instance, resources)
+    with set_defs_state_storage(instance.defs_state_storage), _settings_env(settings):
+        return _build(settings, instance)
 
 
-def _build(seeds_dir: Path, data_dir: Path, instance: dg.DagsterInstance, resources: dict | None) -> BuildReport:
-    from pipeline.defs.resources import UnparlSettings
-
-    seeds_dir, data_dir = Path(seeds_dir).resolve(), Path(data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    resources = resources or {"settings": UnparlSettings(seeds_dir=str(seeds_dir), data_dir=str(data_dir))}
-    report = BuildReport()
-    located, report.added, report.removed = sync_partitions(instance, seeds_dir, data_dir)
-    settings_key = resources["settings"].stamp_settings
-    stale = {doc_id for doc_id, (source, twin) in located.items()
-             if not stages.is_current(data_dir, source, twin, settings_key)}
-    order = instance.get_dynamic_partitions(PARTITIONS)
-    per_document = _assets(PER_DOCUMENT)
-    for start, end in contiguous_ranges(order, stale):
-        with _one_planned_event_per_asset(order.index(end) - order.index(start) + 1):
-            result = dg.materialize(per_document, instance=instance, resources=resources, run_config=QUIET, tags={
-                "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end,
-                "unparl/trigger": "build"})
-        report.runs.append(result.run_id)
-    report.processed = [k for k in order if k in stale]
-    result = dg.materialize(_assets(CORPUS), instance=instance, resources=resources, run_config=QUIET,
-                            tags={"unparl/trigger": "build"})
-    report.runs.append(result.run_id)
+def _build(settings: UnparlSettings, instance: dg.DagsterInstance) -> BuildReport:
+    seeds_dir, data_dir = settings.seeds_path, settings.data_path
+    known = instance.get_dynamic_partitions(documents_partitions.name)
+    plan = planning.plan(seeds_dir, data_dir, known=set(known), settings=settings.stamp_settings)
+    report = BuildReport(added=plan.added, removed=plan.removed, summary=plan.summary())
+    if plan.added:
+        instance.add_dynamic_partitions(documents_partitions.name, plan.added)
+    for key in plan.removed:
+        instance.delete_dynamic_partition(documents_partitions.name, key)
+        remove_work(data_dir, key)
+    order = instance.get_dynamic_partitions(documents_partitions.name)
+    report.processed = [k for k in order if k in plan.stages]
+    with _code_location(instance) as location:
+        for spec in planning.runs(plan, order, one_run=False):
+            result = _execute(location, instance, spec)
+            report.runs.append(result.run_id)
     for event in result.get_asset_materialization_events():
         if event.asset_key.to_user_string() == "release":
             report.release = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
     return report
+
+
+@contextlib.contextmanager
+def _code_location(instance: dg.DagsterInstance):
+    """The definitions as the code location `unparl`, loaded in this process."""
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name="pipeline.definitions",
+                             working_directory=str(REPO)),
+        location_name=LOCATION)
+    with origin.create_location(instance) as location:
+        yield location
+
+
+def _execute(location, instance: dg.DagsterInstance, spec: planning.RunSpec):
+    """One run of a planned spec, created as the UI creates it and executed in this process."""
+    (repository_name,) = location.get_repository_names()
+    assets = None
+    tags = {"unparl/trigger": "build"}
+    if spec.start is not None:
+        tags |= {"dagster/asset_partition_range_start": spec.start, "dagster/asset_partition_range_end": spec.end}
+        assets = [dg.AssetKey(k) for k in spec.stages]
+        if spec.job == planning.BUILD_JOB:
+            assets += [dg.AssetKey(k) for k in CORPUS_ASSETS]
+    selector = JobSubsetSelector(location_name=LOCATION, repository_name=repository_name, job_name=spec.job,
+                                 op_selection=None, asset_selection=assets)
+    remote_job = location.get_job(selector)
+    execution_plan = location.get_execution_plan(remote_job, QUIET, step_keys_to_execute=None, known_state=None,
+                                                 instance=instance)
+    with _one_planned_event_per_asset(spec.documents):
+        run = instance.create_run(
+            job_name=spec.job, run_id=None, run_config=QUIET, resolved_op_selection=None,
+            step_keys_to_execute=None, op_selection=None, status=None, root_run_id=None, parent_run_id=None,
+            tags=tags, job_snapshot=remote_job.job_snapshot,
+            execution_plan_snapshot=execution_plan.execution_plan_snapshot,
+            parent_job_snapshot=remote_job.parent_job_snapshot, remote_job_origin=remote_job.get_remote_origin(),
+            job_code_origin=remote_job.get_python_origin(),
+            asset_selection=frozenset(assets) if assets else None, asset_check_selection=None,
+            asset_graph=location.get_repository(repository_name).asset_graph)
+    return execute_run(recon_job_from_origin(remote_job.get_python_origin()), run, instance, raise_on_error=True)
 
 
 @contextlib.contextmanager
@@ -144,6 +149,28 @@ def _one_planned_event_per_asset(partitions: int):
         yield
     finally:
         os.environ.pop(PLANNED_EVENTS_ENV, None)
+
+
+@contextlib.contextmanager
+def _settings_env(settings: UnparlSettings) -> Iterator[None]:
+    """The settings as the UNPARL_* variables the definitions read (pipeline/defs/resources.py),
+    for the length of a build."""
+    values = {"UNPARL_SEEDS_DIR": str(settings.seeds_path), "UNPARL_DATA_DIR": str(settings.data_path),
+              "UNPARL_MAX_BYTES": str(settings.max_bytes) if settings.max_bytes != DEFAULT_MAX_BYTES else None,
+              tokens.ENV_VAR: settings.tokenizer or None,
+              WORKERS_ENV: str(settings.workers) if settings.workers else None}
+    before = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is not None:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def ensure_instance_home(default: Path) -> Path:

@@ -12,6 +12,7 @@ def _summary(data_dir: Path, report) -> str:
 
     rel = report.release
     lines = [
+        f"seen: {report.summary}",
         f"documents added: {len(report.added)}, removed: {len(report.removed)}, "
         f"processed: {len(report.processed)} ({', '.join(report.processed) or 'none: nothing changed'})",
         f"release: {rel.get('version')} ({rel.get('reason')})",

@@ -131,6 +131,23 @@ QUARANTINE = _schema(
     _field("detail", pa.string(), "What was found, in words."),
 )
 
+DOCUMENT_STATUS = _schema(
+    _field("doc_id", pa.string(), "Document id (one row per source file of the build).", False),
+    _field("source_file", pa.string(), "Source file name inside the seeds folder.", False),
+    _field("symbol", pa.string(), "UN document symbol, for a document that was read."),
+    _field("status", CATEGORY, "ok (in the release), quarantined (set aside for its input: see reason) or "
+                               "failed (a stage raised, or its stages did not all finish).", False),
+    _field("reason", pa.string(), "Reason code of a quarantined or failed document (as in quarantine; "
+                                  "internal_error or incomplete for a failure)."),
+    _field("detail", pa.string(), "What was found, in words, naming the file."),
+    _field("n_paragraphs", pa.int64(), "Paragraphs the documents stage wrote.", False),
+    _field("n_sentences", pa.int64(), "Sentences the documents stage wrote.", False),
+    _field("n_tokens", pa.int64(), "Tokens the tokens stage wrote.", False),
+    _field("n_entities", pa.int64(), "Entity mentions the entities stage wrote.", False),
+    _field("warnings", pa.list_(pa.string()), "Warnings raised while processing the document."),
+    _field("code_version", pa.string(), "The code version each stage ran with (stage=version;…)."),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "documents": DOCUMENTS,
     "paragraphs": PARAGRAPHS,
@@ -139,6 +156,7 @@ TABLES: dict[str, pa.Schema] = {
     "entities": ENTITIES,
     "entity_catalog": ENTITY_CATALOG,
     "quarantine": QUARANTINE,
+    "document_status": DOCUMENT_STATUS,
 }
 
 # Sort keys: rows are written sorted by document and position.
@@ -150,6 +168,7 @@ SORT_KEYS: dict[str, list[str]] = {
     "entities": ["doc_id", "char_start", "char_end", "entity_id"],
     "entity_catalog": ["entity_id"],
     "quarantine": ["source_file"],
+    "document_status": ["doc_id"],
 }
 
 

@@ -110,7 +110,7 @@ def test_a_build_killed_while_writing_a_release_leaves_latest_alone(tmp_path, re
     assert assert_complete(folders.data).name == folders.latest
     assert not [n for n in folders.hidden_releases() if n.startswith((".build-", ".archive-"))]
     assert sorted(folders.visible_releases()) == sorted(before_visible + [
-        folders.latest, f"unparl-{folders.latest}.tar.gz", f"unparl-{folders.latest}.tar.gz.sha256"])
+        folders.latest, f"unparl-{folders.latest}.zip", f"unparl-{folders.latest}.zip.sha256"])
 
 
 def test_two_builds_at_once_on_one_data_folder(tmp_path, reference):

@@ -8,16 +8,18 @@ import os
 import re
 import subprocess
 import sys
-import tarfile
 import threading
+import zipfile
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from pipeline import schemas
 from pipeline.lib import release as release_lib
 from pipeline.lib.release import cut_release, latest_release, next_version
+from pipeline.lib.release_card import data_card
 from pipeline.lib.release_charts import cjk_font_path
 from pipeline.lib.stats import STATS_SCHEMAS, compute_statistics, summarise
 from test_stats import NOTE, REPORT, RESOLUTION, corpus_tables
@@ -26,6 +28,7 @@ DAY = datetime.date(2024, 5, 1)
 CODE = {"package": "0.1.0", "git_commit": "0123abc", "tokenizer": "jieba 0.42.1"}
 NOTES = ["A/74/759: the sidecar declares A/74/759, the text gives none"]
 CHECK_RELEASE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check_release.py"
+GOLD = Path(__file__).resolve().parent / "gold"
 
 
 def inputs_for(tables) -> list[dict]:
@@ -89,12 +92,15 @@ def test_manifest_lists_every_file_with_checksums(built):
     assert manifest["files"]["tokens.parquet"]["rows"] == manifest["tables"]["tokens"] > 0
 
 
-def test_parquet_files_are_described_sorted_zstd_and_versioned(built):
+def test_parquet_files_are_described_sorted_zstd_and_unversioned(built):
     _, result = built
     for name, schema in {**schemas.TABLES, **STATS_SCHEMAS}.items():
         file = pq.ParquetFile(result.path / f"{name}.parquet")
         meta = file.schema_arrow.metadata
-        assert meta[b"unparl:version"] == result.version.encode()
+        assert meta[b"unparl:table"] == name.encode() and meta[b"unparl:description"]
+        # Neither the version nor the date: the file's sha256 is a key of its content.
+        assert b"unparl:version" not in meta
+        assert result.version.encode() not in (result.path / f"{name}.parquet").read_bytes()
         for field in file.schema_arrow:
             assert field.metadata and field.metadata.get(b"description"), f"{name}.{field.name}"
         assert file.metadata.row_group(0).column(0).compression == "ZSTD" if file.metadata.num_row_groups else True
@@ -168,7 +174,7 @@ def test_same_inputs_give_byte_identical_releases(tmp_path):
     assert a.keys() == b.keys()
     differing = [name for name in a if a[name] != b[name]]
     assert not differing
-    archive = f"unparl-{first.version}.tar.gz"
+    archive = f"unparl-{first.version}.zip"
     assert (tmp_path / "one/releases" / archive).read_bytes() == (tmp_path / "two/releases" / archive).read_bytes()
     assert first.content_hash == second.content_hash
 
@@ -256,68 +262,74 @@ def test_readme_is_a_data_card_and_its_snippets_run(built, capsys):
 
 def test_archive_is_deterministic_and_verified_by_its_checksum(built, tmp_path):
     data_dir, result = built
-    archive = data_dir / "releases" / f"unparl-{result.version}.tar.gz"
+    archive = data_dir / "releases" / f"unparl-{result.version}.zip"
     line = (data_dir / "releases" / f"{archive.name}.sha256").read_text()
     assert line == f"{hashlib.sha256(archive.read_bytes()).hexdigest()}  {archive.name}\n"
-    with tarfile.open(archive) as tar:
-        members = tar.getmembers()
-        names = [m.name for m in members]
+    with zipfile.ZipFile(archive) as zf:
+        assert zf.testzip() is None
+        members = zf.infolist()
+        names = [m.filename for m in members]
         assert names == sorted(names)
-        assert all(m.mtime == 0 and m.uid == 0 and m.gid == 0 for m in members)
         assert all(n.startswith(f"unparl-{result.version}/") for n in names)
-        tar.extractall(tmp_path, filter="data")
+        assert all(m.date_time == (1980, 1, 1, 0, 0, 0) and m.external_attr == 0o644 << 16 for m in members)
+        zf.extractall(tmp_path)
     assert files_of(tmp_path / f"unparl-{result.version}") == files_of(result.path)
 
 
-def test_an_archive_compressed_on_threads_is_one_gzip_stream_every_reader_takes(tmp_path, monkeypatch):
-    """Archives are compressed a chunk at a time on threads: the bytes must not depend on the
-    number of threads, and gzip, tar and Python, streaming or not, must read them whole."""
-    import gzip
+def _folder_to_archive(root: Path) -> Path:
+    """A small release-like folder: Parquet, charts, JSON Lines, Markdown, JSON, CSV and CoNLL-U."""
     import random
-    import zlib
 
-    folder = tmp_path / "release"
-    (folder / "charts").mkdir(parents=True)
     rng = random.Random(7)
-    for i in range(6):  # a mix of text that compresses and bytes that do not
-        (folder / f"t{i}.jsonl").write_text("".join(rng.choice("联合国议会各国") for _ in range(3000)))
-        (folder / "charts" / f"b{i}.png").write_bytes(rng.randbytes(5000))
-    monkeypatch.setattr(release_lib._ThreadedGzip, "CHUNK", 4096)  # many chunks from a small folder
-    written = {}
-    for threads in (1, 3):
-        target = tmp_path / f"a{threads}.tar.gz"
-        digest = release_lib.write_archive(folder, target, "unparl-v1", threads=threads)
-        assert digest == hashlib.sha256(target.read_bytes()).hexdigest()
-        written[threads] = target.read_bytes()
-    assert written[1] == written[3]
-    data = written[1]
-    # One gzip member: after it, nothing is left over for a second one.
-    member = zlib.decompressobj(wbits=31)
-    whole = member.decompress(data)
-    assert member.eof and member.unused_data == b"" and whole == gzip.decompress(data)
-    assert len(whole) > 20 * 4096  # it did go through many chunks
-    for mode in ("r:gz", "r|gz"):  # Python's seeking and streaming readers
-        with tarfile.open(tmp_path / "a1.tar.gz", mode) as tar:
-            tar.extractall(tmp_path / mode.replace("|", "_").replace(":", "_"), filter="data")
-        assert files_of(tmp_path / mode.replace("|", "_").replace(":", "_") / "unparl-v1") == files_of(folder)
-    listed = subprocess.run(["tar", "tzf", str(tmp_path / "a3.tar.gz")], capture_output=True, text=True, check=True)
-    assert sorted(listed.stdout.split()) == sorted(f"unparl-v1/{p.relative_to(folder).as_posix()}"
-                                                   + ("/" if p.is_dir() else "") for p in folder.rglob("*"))
+    (root / "charts").mkdir(parents=True)
+    pq.write_table(pa.table({"text": ["联合国议会"] * 500, "n": list(range(500))}), root / "tokens.parquet",
+                   compression="zstd")
+    for i in range(3):
+        (root / "charts" / f"c{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + rng.randbytes(3000))
+    (root / "paragraphs.jsonl").write_text("".join('{"text": "联合国议会各国"}\n' for _ in range(400)), "utf-8")
+    (root / "README.md").write_text("# unparl\n\n" + "各国议会联盟。\n" * 200, "utf-8")
+    (root / "statistics.json").write_text('{"corpus": {"documents": 2}}\n' * 50, "utf-8")
+    (root / "counts.csv").write_text("name,count\n" + "议会,3\n" * 300, "utf-8")
+    (root / "tokens.conllu").write_text("1\t联合国\t_\tNT\n" * 300, "utf-8")
+    return root
 
 
-def test_a_failed_archive_stops_its_threads_and_writes_no_trailer(tmp_path, monkeypatch):
-    folder = tmp_path / "release"
-    folder.mkdir()
-    (folder / "a.txt").write_text("x" * 10_000)
-    monkeypatch.setattr(release_lib._ThreadedGzip, "CHUNK", 1024)
+def test_archive_round_trips_and_stores_what_is_compressed_already(tmp_path):
+    folder = _folder_to_archive(tmp_path / "release")
+    target = tmp_path / "a.zip"
+    digest = release_lib.write_archive(folder, target, "unparl-v1")
+    assert digest == hashlib.sha256(target.read_bytes()).hexdigest()
+    with zipfile.ZipFile(target) as zf:
+        assert zf.testzip() is None  # every member's CRC checks
+        members = {m.filename: m for m in zf.infolist()}
+        expected = files_of(folder)
+        assert list(members) == sorted(f"unparl-v1/{name}" for name in expected)
+        for name, data in expected.items():
+            assert zf.read(f"unparl-v1/{name}") == data, name
+        for name, member in members.items():
+            stored = name.endswith((".parquet", ".png"))
+            assert member.compress_type == (zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED), name
+            assert member.date_time == (1980, 1, 1, 0, 0, 0) and member.external_attr == 0o644 << 16
+            if not stored:
+                assert member.compress_size < member.file_size, name
+    # The command-line tools read it too, where they are installed.
+    listed = subprocess.run([sys.executable, "-m", "zipfile", "-l", str(target)], capture_output=True, text=True,
+                            check=True)
+    assert "unparl-v1/tokens.parquet" in listed.stdout
 
-    def broken(*args, **kwargs):
-        raise OSError("disk full")
 
-    monkeypatch.setattr(tarfile.TarFile, "addfile", broken)
-    with pytest.raises(OSError, match="disk full"):
-        release_lib.write_archive(folder, tmp_path / "a.tar.gz", "unparl-v1")
-    assert not [t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")]
+def test_two_archives_of_one_folder_are_byte_identical(tmp_path):
+    folder = _folder_to_archive(tmp_path / "release")
+    first = release_lib.write_archive(folder, tmp_path / "one.zip", "unparl-v1")
+    os.utime(folder / "README.md", (0, 0))  # times and the order files were made in do not count
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in sorted(files_of(folder), reverse=True):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_bytes((folder / name).read_bytes())
+    second = release_lib.write_archive(copy, tmp_path / "two.zip", "unparl-v1")
+    assert first == second
+    assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
 
 
 def test_charts_exist_and_the_font_covers_chinese(built):
@@ -346,8 +358,8 @@ def test_a_killed_writer_leaves_nothing_visible(tmp_path, monkeypatch):
         cut(tmp_path, corpus_tables(specs=(REPORT, RESOLUTION, NOTE)))
     monkeypatch.undo()
     visible = [p.name for p in (tmp_path / "releases").iterdir() if not p.name.startswith(".")]
-    assert sorted(visible) == sorted([first.version, f"unparl-{first.version}.tar.gz",
-                                      f"unparl-{first.version}.tar.gz.sha256"])
+    assert sorted(visible) == sorted([first.version, f"unparl-{first.version}.zip",
+                                      f"unparl-{first.version}.zip.sha256"])
     assert (tmp_path / "LATEST").read_text().strip() == first.version
     # A writer killed by SIGKILL cannot clean up: its hidden folder goes at the next run.
     stale = tmp_path / "releases" / ".build-v2024.05.01.2-dead"
@@ -384,3 +396,163 @@ def test_concurrent_builders_take_turns(tmp_path):
     assert latest is not None and latest.name == "v2024.05.01.2"
     manifest = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
     assert all((latest / name).exists() for name in manifest["files"])
+
+
+# --- the content hash ------------------------------------------------------------------------
+
+def test_content_hash_is_the_hash_of_the_data_files_in_the_manifest(built):
+    _, result = built
+    manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
+    covered = sorted(name for name in manifest["files"] if release_lib.is_content_file(name))
+    assert covered == sorted([f"{name}.parquet" for name in [*schemas.TABLES, *STATS_SCHEMAS]]
+                             + [f"{name}.jsonl" for name in release_lib.JSONL_TABLES] + ["statistics.json"])
+    lines = "".join(f"{name}\0{manifest['files'][name]['sha256']}\n" for name in covered)
+    assert result.content_hash == "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
+    assert release_lib.manifest_content_hash(manifest) == manifest["content_hash"] == result.content_hash
+    # What names the version or the date stays out of it.
+    for name in ("README.md", "CHANGES.json", "datapackage.json", "croissant.json", "manifest.json",
+                 "charts/sdgs.png"):
+        assert not release_lib.is_content_file(name), name
+
+
+def _one_row_changed(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    paragraphs = tables["paragraphs"]
+    text = paragraphs.column("text").to_pylist()
+    text[-1] = text[-1] + "。"
+    index = paragraphs.schema.get_field_index("text")
+    changed = paragraphs.set_column(index, paragraphs.schema.field(index), pa.array(text, paragraphs.schema.field(index).type))
+    return {**tables, "paragraphs": changed}
+
+
+def test_content_hash_is_equal_for_equal_cuts_and_differs_with_one_row(tmp_path):
+    first = cut(tmp_path / "one")
+    # Another day, so another version and date: the data files and the hash stay the same.
+    second = cut(tmp_path / "two", today=DAY + datetime.timedelta(days=9), notes=[])
+    assert first.version != second.version
+    assert first.content_hash == second.content_hash
+    for path in sorted(first.path.glob("*.parquet")) + sorted(first.path.glob("*.jsonl")):
+        assert path.read_bytes() == (second.path / path.name).read_bytes(), path.name
+    changed = cut(tmp_path / "one", _one_row_changed(corpus_tables()))
+    assert changed.created and changed.content_hash != first.content_hash
+    before = json.loads((first.path / "manifest.json").read_text(encoding="utf-8"))["files"]
+    after = json.loads((changed.path / "manifest.json").read_text(encoding="utf-8"))["files"]
+    differing = sorted(n for n in before if release_lib.is_content_file(n) and before[n]["sha256"] != after[n]["sha256"])
+    assert "paragraphs.parquet" in differing and "paragraphs.jsonl" in differing
+    assert "documents.parquet" not in differing  # an unchanged table keeps its bytes
+
+
+class _Streamed:
+    """A table handed over a batch at a time, as stages.DocumentTable does."""
+
+    def __init__(self, table: pa.Table, size: int) -> None:
+        self.table, self.size, self.num_rows = table, size, table.num_rows
+
+    def batches(self):
+        for start in range(0, self.table.num_rows, self.size):
+            yield self.table.slice(start, self.size)
+
+
+def test_parquet_bytes_do_not_depend_on_how_rows_arrive(tmp_path, monkeypatch):
+    monkeypatch.setattr(release_lib, "ROW_GROUP_ROWS", 7)
+    n = 120
+    schema = pa.schema([
+        pa.field("doc_id", pa.dictionary(pa.int32(), pa.string())),
+        pa.field("text", pa.large_string()),
+        pa.field("seq", pa.int64()),
+    ])
+    table = pa.table({
+        "doc_id": pa.array([f"d{i // 30}" for i in range(n)]).dictionary_encode(),
+        "text": pa.array([None if i % 11 == 0 else "文" * (i % 5) for i in range(n)], pa.large_string()),
+        "seq": pa.array(range(n), pa.int64()),
+    }, schema=schema)
+    meta = {"unparl:table": "t", "unparl:description": "a test table"}
+    whole = release_lib.canonical_table(table, schema, ["doc_id", "seq"])
+    expected, rows = release_lib._write_table(tmp_path / "whole.parquet", whole, schema, ["doc_id", "seq"], meta,
+                                              jsonl=tmp_path / "whole.jsonl")
+    assert rows == n and pq.ParquetFile(tmp_path / "whole.parquet").metadata.num_row_groups == -(-n // 7)
+    for size in (1, 5, 13, 30, 50, n):
+        folder = tmp_path / f"s{size}"
+        folder.mkdir()
+        hashes, rows = release_lib._write_table(folder / "whole.parquet", _Streamed(table, size), schema,
+                                                ["doc_id", "seq"], meta, jsonl=folder / "whole.jsonl")
+        assert rows == n and hashes == expected, size
+        assert (folder / "whole.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes(), size
+    assert expected == {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+                        for name in ("whole.parquet", "whole.jsonl")}
+    assert pq.read_table(tmp_path / "whole.parquet").to_pylist() == whole.to_pylist()
+
+
+def test_an_empty_table_is_written_with_one_empty_row_group(tmp_path):
+    schema = schemas.TABLES["quarantine"]
+    hashes, rows = release_lib._write_table(tmp_path / "q.parquet", _Streamed(schema.empty_table(), 10), schema,
+                                            None, {"unparl:table": "quarantine"})
+    same, _ = release_lib._write_table(tmp_path / "r.parquet", schema.empty_table(), schema, None,
+                                       {"unparl:table": "quarantine"})
+    assert rows == 0 and hashes["q.parquet"] == same["r.parquet"]
+    assert pq.ParquetFile(tmp_path / "q.parquet").metadata.num_row_groups == 1
+
+
+# --- the data card ---------------------------------------------------------------------------
+
+def card_context(busy: bool) -> dict:
+    """The card's inputs, hand-made: a cell with | and a line break, missing values, a category,
+    list and large_string column, and, when `busy`, notes, charts and documents added, changed
+    and removed."""
+    documents = pa.schema([
+        pa.field("doc_id", pa.string(), nullable=False, metadata={"description": "Document id."}),
+        pa.field("doc_type", pa.dictionary(pa.int32(), pa.string()), metadata={"description": "Type | kind."}),
+        pa.field("clean_text", pa.large_string(), metadata={"description": "The cleaned\ntext."}),
+        pa.field("warnings", pa.list_(pa.string()), metadata={"description": "Warnings."}),
+        pa.field("n_tokens", pa.int64()),
+    ])
+    sdgs = pa.schema([pa.field("goal", pa.int8(), metadata={"description": "Goal number."}),
+                      pa.field("share", pa.float64(), metadata={"description": "Share of mentions."})])
+    context = {
+        "version": "v2024.05.01.2",
+        "today": DAY,
+        "content_hash": "sha256:" + "ab" * 32,
+        "tables": {"documents": documents.empty_table(),
+                   "stats_sdgs": pa.table({"goal": range(1, 18), "share": [0.5] * 17}, schema=sdgs)},
+        "descriptions": {"documents": "One row per document.", "stats_sdgs": "Mentions | of each goal."},
+        "summary": {"corpus": {"documents": 3, "tokens": 1200}, "documents": [
+            {"doc_id": "000_a", "symbol": "A/74/759", "doc_type": "report", "title": "互动|报告\n第二行",
+             "date": "2020-03", "n_paragraphs": 19, "n_tokens": 800},
+            {"doc_id": "001_b", "symbol": None, "doc_type": "resolution", "title": None, "n_paragraphs": 4}]},
+        "inputs": [{"source_file": "b|c.txt", "sha256": "f" * 64, "bytes": 10}, {"source_file": "a.txt", "sha256": "e" * 64}],
+        "notes": [],
+        "code_version": {"package": "0.1.0", "git_commit": "0123abc"},
+        "changes": {"previous_version": "v2024.05.01", "documents": {"added": [], "changed": [], "removed": []},
+                    "rows": {"documents": {"before": 3, "after": 3, "change": 0}}},
+        "charts": {},
+        "archive": "unparl-v2024.05.01.2.zip",
+    }
+    if busy:
+        context.update({
+            "notes": ["A/74/759: one | two\nthree", "four"],
+            "code_version": CODE,
+            "charts": {"sdgs": "charts/sdgs.png", "a_new_one": "charts/a_new_one.png"},
+            "changes": {"previous_version": None, "documents": {
+                "added": [{"doc_id": "002_note", "symbol": "A/75/1", "source_sha256": "c" * 64}],
+                "changed": [{"doc_id": "001_b", "symbol": None, "source_sha256": "d" * 64}],
+                "removed": [{"doc_id": "003_x", "symbol": "A|B", "source_sha256": "e" * 64}]},
+                "rows": {"documents": {"change": 1}, "tokens": {"change": -5}, "quarantine": {"change": 0}}},
+        })
+    return context
+
+
+@pytest.mark.parametrize("case", ["busy", "quiet"])
+def test_data_card_from_the_template_equals_the_reference(case):
+    """tests/gold/data_card_<case>.md is what the card's code before the template wrote for this
+    context, with the sentences about the archive (now ZIP) and the content hash brought up to date."""
+    card = data_card(card_context(case == "busy"))
+    assert card.encode() == (GOLD / f"data_card_{case}.md").read_bytes()
+
+
+def test_the_card_template_is_package_data():
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert "templates/*" in project["tool"]["setuptools"]["package-data"]["pipeline"]
+    from pipeline.lib.release_card import CARD_TEMPLATE, templates
+
+    assert Path(templates().get_template(CARD_TEMPLATE).filename).parent.name == "templates"

@@ -4,8 +4,8 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.lib.ingest import DEFAULT_MAX_BYTES
-from pipeline.lib.parallel import WORKERS_ENV
-from pipeline.lib.stages import settings_key
+from pipeline.lib.runner import WORKERS_ENV
+from pipeline.lib.stamps import settings_key
 from pipeline.lib.tokens import ENV_VAR as TOKENIZER_ENV, backend_name, current_backend, set_backend
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ class UnparlSettings(dg.ConfigurableResource):
 
     @property
     def stamp_settings(self) -> str:
-        """What of these settings shapes a document's tables (see stages.write_stamp)."""
+        """What of these settings shapes a document's tables (see lib/stamps.py)."""
         return settings_key(self.max_bytes, backend_name(self.tokenizer_backend))
 
     @property
@@ -62,4 +62,7 @@ def settings_from_env() -> UnparlSettings:
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"settings": settings_from_env()})
+    from pipeline.defs.io import CorpusIOManager
+
+    settings = settings_from_env()
+    return dg.Definitions(resources={"settings": settings, "io_manager": CorpusIOManager(settings=settings)})

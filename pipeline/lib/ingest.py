@@ -8,14 +8,18 @@ sidecar into a path: ids are sanitised to one safe path component.
 from __future__ import annotations
 
 import codecs
+import datetime
 import hashlib
 import json
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
 from charset_normalizer import from_bytes
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.lib.storage import sha256_file
 from pipeline.schemas import METADATA_FIELDS
@@ -44,14 +48,8 @@ _MULTIBYTE = ("gb18030", "big5", "shift_jis", "euc_kr")
 # Below this many bytes, text that is not UTF-8 cannot be told from another encoding or from noise.
 MIN_DETECT_BYTES = 16
 MAX_SIDECAR_BYTES = 1024 * 1024
-_ISO_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
 # Invisible characters cleaning drops: a file of nothing else is empty.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_SIDECAR_TYPES: dict[str, type | tuple[type, ...]] = {
-    "symbol": str, "doc_type": str, "title": str, "session": int, "agenda_item": str,
-    "date": str, "resolution_number": str, "plenary_meeting": int, "draft_symbols": list,
-    "language": str, "source": str, "notes": (str, dict),
-}
 
 
 class Rejected(Exception):
@@ -137,39 +135,206 @@ def scan_sources(folder: Path) -> list[Source]:
     return sources
 
 
+# --- sidecars ------------------------------------------------------------------------------
+# What a sidecar may declare (README, "Sidecar files"). The checks are the model's; read_sidecar
+# only reads the file and turns a ValidationError into a one-line reason.
+
+_DETAIL_CHARS = 300  # a Rejected detail of the validation: one line, this long at most
+_LINE_CHARS = 2000
+_PROSE_CHARS = 10_000
+_MAX_DRAFTS = 200
+_INT64 = range(-(2**63), 2**63)
+# C0 and C1 control characters and lone surrogates (which cannot be written as UTF-8). Free-text
+# fields (title, source, notes) may hold line breaks and tabs; identifiers may not.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_IN_PROSE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?", re.ASCII)
+# RFC 5646 language tags: language (with extlangs), script, region, variants, extensions, private use.
+_LANGUAGE_TAG = re.compile(r"""
+    [a-z]{2,3}(?:-[a-z]{3}){0,3}
+    (?:-[a-z]{4})?
+    (?:-(?:[a-z]{2}|[0-9]{3}))?
+    (?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*
+    (?:-[0-9a-wy-z](?:-[a-z0-9]{2,8})+)*
+    (?:-x(?:-[a-z0-9]{1,8})+)?
+    """, re.ASCII | re.IGNORECASE | re.VERBOSE)
+
+
+def _short(value: object, chars: int = 40) -> str:
+    """repr, cut: one line (control characters escaped) and short."""
+    text = repr(value)
+    return text if len(text) <= chars else text[:chars - 1] + "…"
+
+
+def _check_chars(text: str, pattern: re.Pattern[str] = _CONTROL) -> str:
+    found = pattern.search(text)
+    if found:
+        char = found.group()
+        what = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
+        raise ValueError(f"{what} (U+{ord(char):04X}) at position {found.start()} is not allowed")
+    return text
+
+
+def _check_prose(text: str) -> str:
+    return _check_chars(text, _CONTROL_IN_PROSE)
+
+
+def _check_date(text: str) -> str:
+    match = _ISO_DATE.fullmatch(text)
+    try:
+        if match and datetime.date(int(match[1]), int(match[2]), int(match[3] or 1)):
+            return text
+    except ValueError:
+        pass
+    raise ValueError(f"must be an ISO 8601 date (YYYY-MM-DD or YYYY-MM) that exists, not {_short(text)}")
+
+
+def _check_language(text: str) -> str:
+    if not _LANGUAGE_TAG.fullmatch(text):
+        raise ValueError(f"must be a BCP 47 language tag such as 'zh-Hans', 'zh' or 'en', not {_short(text)}")
+    return text
+
+
+def _check_notes(notes: str | dict) -> str | dict:
+    """Free text, or a JSON object whose strings obey the free-text rules and whose numbers
+    fit in 64 bits, and that is no longer than free text may be."""
+    if isinstance(notes, str):
+        if len(notes) > _PROSE_CHARS:
+            raise ValueError(f"should have at most {_PROSE_CHARS:,} characters, not {len(notes):,}")
+        return _check_prose(notes)
+
+    def walk(value: object, where: str) -> None:
+        if isinstance(value, str):
+            try:
+                _check_prose(value)
+            except ValueError as exc:
+                raise ValueError(f"at {where or 'the top'}: {exc}") from None
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key, f"{where or 'the top'}, key {_short(key)}")
+                walk(item, f"{where}[{_short(key)}]")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"at {where}: {value} is not a JSON number")
+        elif isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
+            raise ValueError(f"at {where}: the integer does not fit in 64 bits")
+
+    walk(notes, "")
+    size = len(json.dumps(notes, ensure_ascii=False))
+    if size > _PROSE_CHARS:
+        raise ValueError(f"should have at most {_PROSE_CHARS:,} characters as JSON, not {size:,}")
+    return notes
+
+
+_Line = Annotated[str, Field(max_length=_LINE_CHARS), AfterValidator(_check_chars)]
+_Title = Annotated[str, Field(max_length=_LINE_CHARS), AfterValidator(_check_prose)]
+_Prose = Annotated[str, Field(max_length=_PROSE_CHARS), AfterValidator(_check_prose)]
+_Date = Annotated[str, AfterValidator(_check_date)]  # kept as the declared string: "2020-09" stays a month
+_Language = Annotated[str, Field(max_length=100), AfterValidator(_check_language)]
+_Notes = Annotated[str | dict[str, Any], AfterValidator(_check_notes)]
+
+
+class Sidecar(BaseModel):
+    """A `<name>.meta.json`: any of these fields, each may be null. Strict: no coercion, so
+    "74" is not a session and 74.0 not an integer."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    symbol: _Line | None = None
+    doc_type: _Line | None = None
+    title: _Title | None = None
+    session: Annotated[int, Field(ge=1, le=200)] | None = None
+    agenda_item: _Line | None = None
+    date: _Date | None = None
+    resolution_number: _Line | None = None
+    plenary_meeting: Annotated[int, Field(ge=1, le=2000)] | None = None
+    draft_symbols: Annotated[list[_Line], Field(max_length=_MAX_DRAFTS)] | None = None
+    language: _Language | None = None
+    source: _Prose | None = None
+    notes: _Notes | None = None
+
+
+assert set(METADATA_FIELDS) <= set(Sidecar.model_fields), "a metadata field a sidecar cannot declare"
+# How the fields' JSON types are named in a reason (the default: str).
+_EXPECTED = {"session": "int", "plenary_meeting": "int", "draft_symbols": "list", "notes": "str/dict"}
+
+
+def _json_type(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.removeprefix("Value error, ").split())
+
+
+def _explain(errors: list[dict], value: dict, room: int) -> str:
+    """Each bad field named, with pydantic's message: one line, at most `room` characters."""
+    fields: dict[str, list[str]] = {}  # field: its problems, in the order pydantic found them
+    unknown = False
+    for error in errors:
+        key, *rest = error["loc"] or ("?",)
+        key, message = str(key), _one_line(error["msg"])
+        name = _short(key)
+        problems = fields.setdefault(key, [])
+        if error["type"] == "extra_forbidden":
+            unknown = True
+            problem = f"unknown field {name} ({message})"
+        elif error["type"].endswith("_type") and not (rest and isinstance(rest[0], int)):
+            # the value's own type is wrong (a union reports once per member it tried)
+            problem = f"field {name} must be {_EXPECTED.get(key, 'str')}, not {_json_type(value.get(key))}"
+            previous = next((p for p in problems if p.startswith(problem)), None)
+            if previous is not None:
+                problems[problems.index(previous)] = f"{previous[:-1]}; {message})"
+                continue
+            problem += f" ({message})"
+        elif error["type"].endswith("_type"):
+            item = value[key][rest[0]]
+            problem = (f"field {name} must be a list of strings: item {rest[0]} is "
+                       f"{_json_type(item)} ({message})")
+        else:
+            where = "".join(f" item {part}" for part in rest if isinstance(part, int))
+            problem = f"field {name}{where}: {message}"
+        problems.append(problem)
+    parts = [problem for problems in fields.values() for problem in problems]
+    if unknown:
+        parts.append(f"known fields: {', '.join(sorted(Sidecar.model_fields))}")
+    text = "; ".join(parts)
+    if len(text) > room and len(fields) > 1:
+        text = f"{len(fields)} bad fields ({', '.join(map(_short, fields))}): {text}"
+    return text if len(text) <= room else text[:room - 1] + "…"
+
+
+def _label(path: Path) -> str:
+    """The file's name as a reason shows it: on one line."""
+    return repr(path.name)[1:-1] if _CONTROL.search(path.name) else path.name
+
+
 def read_sidecar(path: Path | None, *, max_bytes: int = MAX_SIDECAR_BYTES) -> dict:
-    """The declared metadata; raises Rejected when it is not a JSON object of known fields."""
+    """The declared metadata, as the JSON gave them (the fields it holds, nulls included);
+    raises Rejected("bad_sidecar", …) when it is not a JSON object that Sidecar accepts."""
     if path is None:
         return {}
+    name = _label(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise Rejected("bad_sidecar", f"{path.name}: cannot be read ({exc.strerror})") from exc
+        raise Rejected("bad_sidecar", f"{name}: cannot be read ({exc.strerror})") from exc
     if size > max_bytes:
-        raise Rejected("bad_sidecar", f"{path.name}: {size:,} bytes is over the sidecar limit of {max_bytes:,} bytes")
+        raise Rejected("bad_sidecar", f"{name}: {size:,} bytes is over the sidecar limit of {max_bytes:,} bytes")
     try:
         value = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise Rejected("bad_sidecar", f"{path.name}: not valid UTF-8 JSON ({exc})") from exc
+        raise Rejected("bad_sidecar", f"{name}: not valid UTF-8 JSON ({exc})") from exc
     if not isinstance(value, dict):
-        raise Rejected("bad_sidecar", f"{path.name}: must hold a JSON object, not {type(value).__name__}")
-    for key, val in value.items():
-        expected = _SIDECAR_TYPES.get(key)
-        if expected is None:
-            raise Rejected("bad_sidecar", f"{path.name}: unknown field {key!r}; "
-                           f"known fields: {', '.join(sorted(_SIDECAR_TYPES))}")
-        if val is None:
-            continue
-        if isinstance(val, bool) or not isinstance(val, expected):
-            names = expected.__name__ if isinstance(expected, type) else "/".join(t.__name__ for t in expected)
-            raise Rejected("bad_sidecar", f"{path.name}: field {key!r} must be {names}, "
-                           f"not {type(val).__name__}")
-        if key == "draft_symbols" and not all(isinstance(s, str) for s in val):
-            raise Rejected("bad_sidecar", f"{path.name}: 'draft_symbols' must be a list of strings")
-        if key == "date" and not _ISO_DATE.match(val):
-            raise Rejected("bad_sidecar", f"{path.name}: 'date' must be an ISO 8601 date "
-                           f"(YYYY-MM-DD or YYYY-MM), not {val!r}")
-    return {k: v for k, v in value.items() if k in METADATA_FIELDS or k in ("language", "source", "notes")}
+        raise Rejected("bad_sidecar", f"{name}: must hold a JSON object, not {type(value).__name__}")
+    try:
+        sidecar = Sidecar.model_validate(value)
+    except ValidationError as exc:
+        room = max(_DETAIL_CHARS - len(name) - 2, 120)
+        raise Rejected("bad_sidecar", f"{name}: {_explain(exc.errors(include_url=False), value, room)}") from exc
+    return {key: getattr(sidecar, key) for key in value}
 
 
 def decode_bytes(data: bytes, *, name: str = "", max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.lib import stages
+from pipeline.lib import chain
 from pipeline.lib.tokens import backend_name
 
 
@@ -31,26 +31,10 @@ def code_version() -> dict:
     return {
         "package": package,
         "git_commit": git_commit(),
-        "code_fingerprint": stages.code_fingerprint(),
+        "stages": chain.code_versions(),
         "tokenizer": backend_name(),
         "gazetteers": gazetteer_version()[:16],
     }
-
-
-def release_inputs(data_dir: Path, doc_ids) -> list[dict]:
-    def read(doc_id: str) -> dict | None:
-        return stages.read_raw(data_dir, doc_id) if stages.work_path(data_dir, "raw", doc_id).exists() else None
-
-    inputs = []
-    for doc_id, raw in zip(order := sorted(doc_ids), stages.read_ahead(read, order)):
-        if raw is None:
-            continue
-        inputs.append({"source_file": raw["source_file"], "sha256": raw["source_sha256"],
-                       "bytes": raw["source_bytes"], "doc_id": doc_id, "status": raw["status"]})
-        if raw["sidecar_file"]:
-            inputs.append({"source_file": raw["sidecar_file"], "sha256": raw["sidecar_sha256"],
-                           "bytes": raw["sidecar_bytes"], "doc_id": doc_id, "status": "sidecar"})
-    return inputs
 
 
 def release_notes(documents: pa.Table, quarantine: pa.Table) -> list[str]:

@@ -6,8 +6,13 @@ release on the same day), as PUDL names its releases. A release is built in a
 hidden temporary folder inside data_dir and renamed into place, so a reader
 never sees half a release; builders take turns on a lock file, so LATEST only
 ever names a complete one. A rebuild whose data equals LATEST's cuts nothing:
-the comparison uses a hash of the tables' contents, which does not depend on
-the version string written into the files.
+the comparison uses the content hash, a hash of the data files' sha256 (the
+Parquet and JSON Lines files and statistics.json, as manifest.json lists them).
+Those files carry neither the version nor the date, and their bytes depend on
+their rows only (never on how the rows were batched), so equal data gives an
+equal hash; the files that do name the version or date (README.md, CHANGES.json,
+datapackage.json, croissant.json, manifest.json) are left out of it, as are the
+charts, which are drawn from the statistics.
 """
 from __future__ import annotations
 
@@ -19,13 +24,9 @@ import json
 import os
 import re
 import shutil
-import struct
-import tarfile
 import tempfile
-import zlib
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,10 +42,14 @@ from pipeline.lib.release_charts import cjk_font_path, draw_charts
 from pipeline.lib.stats import STATS_DESCRIPTIONS, STATS_SCHEMAS
 
 DATASET = "unparl"
-JSONL_TABLES = ("documents", "paragraphs", "entities")
+JSONL_TABLES = ("documents", "paragraphs", "entities", "document_status")
 LOCK_FILE = ".release.lock"
 TEMP_PREFIX = ".build-"
 ARCHIVE_TEMP_PREFIX = ".archive-"
+ARCHIVE_SUFFIX = ".zip"
+# Rows in a Parquet row group. Every table is re-cut to it as it is written, so a file's bytes
+# (and sha256) depend on its rows only, whatever batches they arrived in.
+ROW_GROUP_ROWS = 1 << 17
 VERSION_PATTERN = re.compile(r"^v(\d{4})\.(\d{2})\.(\d{2})(?:\.(\d+))?$")
 TABLE_DESCRIPTIONS = {
     "documents": "One row per document: metadata (with provenance), cleaned text and counts.",
@@ -54,6 +59,8 @@ TABLE_DESCRIPTIONS = {
     "entities": "Entity mentions with canonical entity_id, type and offsets into clean_text.",
     "entity_catalog": "One row per canonical entity: name, aliases, ISO3 for countries, mention counts.",
     "quarantine": "Source files that were not processed, with the reason.",
+    "document_status": "Where every document of the build stands: ok, quarantined or failed, with the "
+                       "reason, rows per stage, warnings and the code version it was built with.",
 }
 DESCRIPTIONS = {**TABLE_DESCRIPTIONS, **STATS_DESCRIPTIONS}
 
@@ -70,6 +77,9 @@ class ReleaseResult:
     content_hash: str
     changes: dict = field(default_factory=dict)
     reason: str = ""
+    # The release's checks (release_verify), run once on the folder before it is published:
+    # a release that fails one is not published. Empty when no release was written.
+    checks: dict[str, tuple[bool, dict]] = field(default_factory=dict)
 
 
 # --- versions -----------------------------------------------------------------------------
@@ -148,71 +158,42 @@ def canonical_table(table: pa.Table, schema: pa.Schema, sort_by: list[str] | Non
 
 
 class _HashingFile:
-    """A write-only file that hashes what it is given and, when it has one, writes it through
-    to `file`: a table or an archive is hashed as it is written, never copied whole in memory."""
+    """A write-only file that hashes what it is given and writes it through to `file`: a
+    table's Parquet and JSON Lines files are hashed as they are written, never read back."""
 
-    def __init__(self, file=None) -> None:
+    def __init__(self, file) -> None:
         self.file, self.digest, self.closed = file, hashlib.sha256(), False
 
     def write(self, data) -> int:
         self.digest.update(data)
-        return self.file.write(data) if self.file is not None else len(data)
+        return self.file.write(data)
 
     def flush(self) -> None:
-        if self.file is not None:
-            self.file.flush()
+        self.file.flush()
 
     def close(self) -> None:
-        self.closed = True
+        self.closed = True  # the caller closes `file`
 
 
-class TableDigest:
-    """sha256 of a table's rows (dictionaries decoded) in Arrow IPC form, fed a piece at a
-    time. Rows are re-cut into fixed-size batches first, so the digest depends on the rows
-    only, never on how they were chunked or streamed."""
-
-    ROWS = 1 << 16
-
-    def __init__(self, schema: pa.Schema) -> None:
-        self._sink = _HashingFile()
-        plain = _plain_strings(schema.empty_table())
-        self._stream = pa.PythonFile(self._sink, mode="w")
-        self._writer = pa.ipc.new_stream(self._stream, plain.schema)
-        self._pending = plain
-
-    def update(self, table: pa.Table) -> None:
-        self._pending = pa.concat_tables([self._pending, _plain_strings(table)])
-        while self._pending.num_rows >= self.ROWS:
-            self._writer.write_table(_copied(self._pending.slice(0, self.ROWS)))
-            self._pending = self._pending.slice(self.ROWS)
-
-    def hexdigest(self) -> str:
-        if self._pending.num_rows:
-            self._writer.write_table(_copied(self._pending))
-        self._writer.close()
-        self._stream.close()
-        return self._sink.digest.hexdigest()
+def is_content_file(name: str) -> bool:
+    """Whether a release file (its path in the release, as manifest.json has it) is one the
+    content hash covers: the tables in Parquet and JSON Lines, and statistics.json."""
+    return "/" not in name and (name.endswith((".parquet", ".jsonl")) or name == "statistics.json")
 
 
-def _copied(table: pa.Table) -> pa.Table:
-    """The rows in fresh buffers: IPC writes a slice of a string column differently from the
-    same rows in a column of their own, and the digest must not see the difference."""
-    return table.take(pa.array(range(table.num_rows), pa.int64())).combine_chunks()
-
-
-def table_digest(table: pa.Table) -> str:
-    digest = TableDigest(table.schema)
-    digest.update(table)
-    return digest.hexdigest()
-
-
-def content_hash(digests: dict[str, str], summary: dict) -> str:
-    """Hash of the release's data: every table's digest and the summary, not the version."""
+def content_hash(file_sha256: dict[str, str]) -> str:
+    """The release's content hash: sha256 over the sorted lines `<file>\\0<sha256>\\n` of the
+    data files (is_content_file) among `file_sha256` (a file's path → its hex sha256, as
+    manifest.json's "files" gives them). Neither the version nor the date is in those files."""
     digest = hashlib.sha256()
-    for name in sorted(digests):
-        digest.update(f"{name}\0{digests[name]}\n".encode())
-    digest.update(storage.dumps_json(summary).encode())
+    for name in sorted(n for n in file_sha256 if is_content_file(n)):
+        digest.update(f"{name}\0{file_sha256[name]}\n".encode())
     return "sha256:" + digest.hexdigest()
+
+
+def manifest_content_hash(manifest: dict) -> str:
+    """The content hash recomputed from a release's manifest.json (equal to its content_hash)."""
+    return content_hash({name: entry["sha256"] for name, entry in manifest["files"].items()})
 
 
 # --- changes against the previous release -------------------------------------------------
@@ -266,95 +247,36 @@ def write_jsonl_rows(out, table: pa.Table) -> None:
     pl.from_arrow(table).write_ndjson(out)
 
 
-class _ThreadedGzip:
-    """A write-only file that gzips what it is given, CHUNK bytes at a time on a few threads
-    (zlib releases the GIL), as pigz does: each chunk is deflated on its own and ended with a
-    sync flush, so the pieces, written in order, make one deflate stream and one gzip member
-    that every reader takes, streaming ones included. Chunks cut where the bytes fall and a
-    header without time, name or system make the same bytes whatever the number of threads."""
-
-    CHUNK = 4 << 20
-    # gzip magic, deflate, no flags, mtime 0, no extra flags, OS unknown (as Python's GzipFile).
-    HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-
-    def __init__(self, out, *, level: int = 6, threads: int | None = None) -> None:
-        self._out, self._level = out, level
-        self._threads = threads or min(4, os.cpu_count() or 1)
-        self._pool = ThreadPoolExecutor(self._threads)
-        self._pending: deque = deque()
-        self._buffer = bytearray()
-        self._crc, self._size = 0, 0
-        self._out.write(self.HEADER)
-
-    def _deflate(self, chunk: bytes) -> bytes:
-        compressor = zlib.compressobj(self._level, zlib.DEFLATED, -zlib.MAX_WBITS)
-        return compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
-
-    def write(self, data) -> int:
-        self._buffer += data
-        while len(self._buffer) >= self.CHUNK:
-            self._submit(bytes(self._buffer[:self.CHUNK]))
-            del self._buffer[:self.CHUNK]
-        return len(data)
-
-    def _submit(self, chunk: bytes) -> None:
-        self._crc, self._size = zlib.crc32(chunk, self._crc), self._size + len(chunk)
-        self._pending.append(self._pool.submit(self._deflate, chunk))
-        while len(self._pending) > 2 * self._threads:  # bounded: a few chunks in memory at once
-            self._out.write(self._pending.popleft().result())
-
-    def flush(self) -> None:
-        pass
-
-    def close(self, *, complete: bool = True) -> None:
-        """Write what is left and the gzip trailer; with complete=False (the archive failed),
-        only stop the threads."""
-        try:
-            if complete:
-                if self._buffer:
-                    self._submit(bytes(self._buffer))
-                    self._buffer.clear()
-                while self._pending:
-                    self._out.write(self._pending.popleft().result())
-                # An empty final block ends the deflate stream; then CRC-32 and size, as gzip has them.
-                self._out.write(zlib.compressobj(self._level, zlib.DEFLATED, -zlib.MAX_WBITS).flush(zlib.Z_FINISH))
-                self._out.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
-        finally:
-            self._pool.shutdown(cancel_futures=True)
+# Text is deflated; everything else (Parquet, already zstd-compressed, PNG) is stored as it is.
+DEFLATED_SUFFIXES = frozenset({".json", ".jsonl", ".md", ".csv", ".tsv", ".txt", ".conllu"})
+ARCHIVE_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time ZIP can hold
 
 
-def write_archive(folder: Path, target: Path, root_name: str, *, threads: int | None = None) -> str:
-    """A deterministic .tar.gz of the folder (sorted members, mtime 0, owner 0:0), streamed to
-    `target`, a temporary name the caller renames; the same bytes whatever the number of
-    compressing threads. Returns its sha256."""
-    files = sorted(p for p in folder.rglob("*"))
+def archive_name(version: str) -> str:
+    return f"{DATASET}-{version}{ARCHIVE_SUFFIX}"
+
+
+def write_archive(folder: Path, target: Path, root_name: str) -> str:
+    """A deterministic ZIP of the folder's files at `target`, a temporary name the caller renames:
+    members `root_name/<path>` in sorted order, each dated 1980-01-01 00:00, mode 0644, text
+    deflated and the rest stored. The same folder gives the same bytes. Returns its sha256."""
+    files = sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*") if p.is_file())
     with open(target, "wb") as raw:
-        out = _HashingFile(raw)
-        gz = _ThreadedGzip(out, threads=threads)
-        complete = False
-        try:
-            with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                for path in files:
-                    rel = path.relative_to(folder).as_posix()
-                    info = tarfile.TarInfo(f"{root_name}/{rel}")
-                    info.mtime = 0
-                    info.uid = info.gid = 0
-                    info.uname = info.gname = ""
-                    if path.is_dir():
-                        info.type = tarfile.DIRTYPE
-                        info.mode = 0o755
-                        tar.addfile(info)
-                    else:
-                        info.size = path.stat().st_size
-                        info.mode = 0o644
-                        with open(path, "rb") as f:
-                            tar.addfile(info, f)
-            complete = True
-        finally:
-            gz.close(complete=complete)
+        with zipfile.ZipFile(raw, "w") as archive:
+            for rel, path in files:
+                info = zipfile.ZipInfo(f"{root_name}/{rel}", date_time=ARCHIVE_DATE_TIME)
+                info.compress_type = (zipfile.ZIP_DEFLATED if path.suffix.lower() in DEFLATED_SUFFIXES
+                                      else zipfile.ZIP_STORED)
+                info.create_system = 3  # Unix, so that unzip applies the mode below
+                info.external_attr = 0o644 << 16
+                # The size known ahead lets zipfile choose ZIP64 for a member of 2 GiB or more.
+                info.file_size = path.stat().st_size
+                with open(path, "rb") as source, archive.open(info, "w") as member:
+                    shutil.copyfileobj(source, member, 1 << 20)
         raw.flush()
         os.fsync(raw.fileno())
-    return out.digest.hexdigest()
+    with open(target, "rb") as written:
+        return hashlib.file_digest(written, "sha256").hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -412,8 +334,10 @@ def remove_leftovers(data_dir: Path) -> list[str]:
     return removed
 
 
-def _parquet_metadata(version: str, name: str, description: str) -> dict[str, str]:
-    return {"unparl:version": version, "unparl:table": name, "unparl:description": description}
+def _parquet_metadata(name: str, description: str) -> dict[str, str]:
+    """Key-value metadata of a release's Parquet file. No version or date: a table that did not
+    change keeps its bytes, and its sha256, from one release to the next."""
+    return {"unparl:table": name, "unparl:description": description}
 
 
 def _canonical_batches(table, schema: pa.Schema, sort_by: list[str]) -> Iterator[pa.Table]:
@@ -426,25 +350,60 @@ def _canonical_batches(table, schema: pa.Schema, sort_by: list[str]) -> Iterator
             yield canonical_table(batch, schema, sort_by)
 
 
+def _row_groups(tables: Iterable[pa.Table], schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
+    """The rows re-cut into tables of `rows` rows (the last one fewer), each one contiguous
+    chunk whose dictionaries are built from its own rows, in order of first appearance: the
+    Parquet writer then writes the same bytes for the same rows however they arrived."""
+    pending: pa.Table | None = None
+    for table in tables:
+        pending = table if pending is None else pa.concat_tables([pending, table])
+        while pending.num_rows >= rows:
+            yield _encoded(pending.slice(0, rows), schema)
+            pending = pending.slice(rows)
+    if pending is not None and pending.num_rows:
+        yield _encoded(pending, schema)
+
+
+def _encoded(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    plain = _plain_strings(table).combine_chunks()
+    columns = [column.dictionary_encode().cast(field_.type) if pa.types.is_dictionary(field_.type) else column
+               for field_, column in zip(schema, plain.columns)]
+    return pa.Table.from_arrays(columns, schema=schema).combine_chunks()
+
+
 def _write_table(path: Path, table, schema: pa.Schema, sort_by: list[str] | None,
-                 metadata: dict[str, str], jsonl: Path | None = None) -> tuple[str, int]:
-    """Write one release table as Parquet (and as JSON Lines when `jsonl` is given) and hash
-    its rows as they go by, in one pass: (digest, rows)."""
-    digest = TableDigest(schema)
+                 metadata: dict[str, str], jsonl: Path | None = None) -> tuple[dict[str, str], int]:
+    """Write one release table as Parquet (and as JSON Lines when `jsonl` is given), each file
+    hashed as it is written, in one pass over the rows: ({file name: sha256}, rows)."""
+    file_schema = schema.with_metadata({**(schema.metadata or {}),
+                                        **{k.encode(): v.encode() for k, v in metadata.items()}})
+    rows = 0
     with contextlib.ExitStack() as stack:
         lines = None
         if jsonl is not None:
-            lines = stack.enter_context(open(stack.enter_context(storage.atomic_path(jsonl)), "wb"))
+            lines = _HashingFile(stack.enter_context(open(stack.enter_context(storage.atomic_path(jsonl)), "wb")))
+        parquet = _HashingFile(stack.enter_context(open(stack.enter_context(storage.atomic_path(path)), "wb")))
+        writer = stack.enter_context(pq.ParquetWriter(pa.PythonFile(parquet, mode="w"), file_schema,
+                                                      **storage.PARQUET_OPTIONS))
 
-        def passing():
+        def passing() -> Iterator[pa.Table]:
+            nonlocal rows
             for batch in _canonical_batches(table, schema, sort_by or []):
-                digest.update(batch)
                 if lines is not None:
                     write_jsonl_rows(lines, batch)
+                rows += batch.num_rows
                 yield batch
 
-        rows = storage.write_parquet_batches(path, schema, passing(), metadata=metadata)
-    return digest.hexdigest(), rows
+        groups = 0
+        for group in _row_groups(passing(), file_schema, ROW_GROUP_ROWS):
+            writer.write_table(group)
+            groups += 1
+        if not groups:  # an empty table: one empty row group, as before
+            writer.write_table(file_schema.empty_table())
+    hashes = {path.name: parquet.digest.hexdigest()}
+    if lines is not None:
+        hashes[jsonl.name] = lines.digest.hexdigest()
+    return hashes, rows
 
 
 def cut_release(
@@ -482,16 +441,21 @@ def cut_release(
         releases.mkdir(parents=True, exist_ok=True)
         version = next_version(list_releases(data_dir), today)
         build = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{version}-", dir=releases))
-        archive_tmp = releases / f"{ARCHIVE_TEMP_PREFIX}{version}-{os.getpid()}.tar.gz"
+        archive_tmp = releases / f"{ARCHIVE_TEMP_PREFIX}{version}-{os.getpid()}{ARCHIVE_SUFFIX}"
         try:
-            # The tables are hashed as they are written, so the largest is read once.
-            digests, row_counts = {}, {}
+            # The data files, each hashed as it is written: their sha256 make the content hash
+            # and go into the manifest as they are, so the largest table is read once.
+            file_sha256, row_counts = {}, {}
             for name, table in canonical.items():
-                digests[name], row_counts[name] = _write_table(
+                hashes, row_counts[name] = _write_table(
                     build / f"{name}.parquet", table, _schema_of(name), schemas.SORT_KEYS.get(name),
-                    _parquet_metadata(version, name, DESCRIPTIONS[name]),
+                    _parquet_metadata(name, DESCRIPTIONS[name]),
                     jsonl=build / f"{name}.jsonl" if name in JSONL_TABLES else None)
-            digest = content_hash(digests, summary)
+                file_sha256.update(hashes)
+            statistics = storage.dumps_json(summary).encode()
+            storage.atomic_write_bytes(build / "statistics.json", statistics)
+            file_sha256["statistics.json"] = hashlib.sha256(statistics).hexdigest()
+            digest = content_hash(file_sha256)
             if previous is not None:
                 manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
                 if manifest.get("content_hash") == digest:
@@ -500,18 +464,20 @@ def cut_release(
                                          f"data identical to {previous.name}; no new release")
             changes = _write_release(build, version, canonical, row_counts, summary, previous,
                                      inputs=inputs, notes=notes, code_version=code_version,
-                                     today=today, content_hash=digest)
-            problems = release_verify.problems(build)
-            if problems:
-                raise ReleaseInvalid(f"release {version} not published: " + "; ".join(problems))
-            archive_name = f"{DATASET}-{version}.tar.gz"
+                                     today=today, content_hash=digest, file_sha256=file_sha256)
+            checked = release_verify.outcomes(build)
+            if release_verify.problems(checked):
+                shutil.rmtree(build, ignore_errors=True)
+                return ReleaseResult(None, None, False, digest, changes,
+                                     f"release {version} not published: it failed its checks", checked)
+            archive = archive_name(version)
             archive_sha = write_archive(build, archive_tmp, f"{DATASET}-{version}")
             _make_readable(build)
             os.chmod(archive_tmp, 0o644)
             target = releases / version
             os.rename(build, target)
-            os.replace(archive_tmp, releases / archive_name)
-            _write_public(releases / f"{archive_name}.sha256", f"{archive_sha}  {archive_name}\n")
+            os.replace(archive_tmp, releases / archive)
+            _write_public(releases / f"{archive}.sha256", f"{archive_sha}  {archive}\n")
             _fsync_dir(releases)
             _write_public(data_dir / "LATEST", version + "\n")
             _fsync_dir(data_dir)
@@ -520,7 +486,7 @@ def cut_release(
             archive_tmp.unlink(missing_ok=True)
             raise
     reason = "first release" if previous is None else f"data differ from {previous.name}"
-    return ReleaseResult(version, target, True, digest, changes, reason)
+    return ReleaseResult(version, target, True, digest, changes, reason, checked)
 
 
 def _schema_of(name: str) -> pa.Schema:
@@ -540,17 +506,27 @@ def _write_release(
     code_version: dict,
     today: datetime.date,
     content_hash: str,
+    file_sha256: dict[str, str],
 ) -> dict:
-    """Everything of a release but its Parquet tables (written already)."""
-    storage.atomic_write_text(folder / "statistics.json", storage.dumps_json(summary))
+    """Everything of a release but its data files (the tables and statistics.json, written
+    already, their sha256 in `file_sha256`). Every other file is hashed once, when written."""
+    sha256 = dict(file_sha256)
+
+    def hashed(path: Path) -> Path:
+        with open(path, "rb") as f:
+            sha256[path.relative_to(folder).as_posix()] = hashlib.file_digest(f, "sha256").hexdigest()
+        return path
 
     notes = list(notes)
     if cjk_font_path() is None:
         notes.append("No CJK font was found when the charts were drawn: their Chinese labels may show as boxes.")
     charts = draw_charts({n: t for n, t in tables.items() if n in STATS_SCHEMAS}, folder / "charts")
+    for path in charts.values():
+        hashed(path)
 
     changes = describe_changes(previous, tables["documents"], row_counts)
     storage.atomic_write_text(folder / "CHANGES.json", storage.dumps_json(changes))
+    hashed(folder / "CHANGES.json")
 
     context = {
         "version": version,
@@ -564,6 +540,8 @@ def _write_release(
         "code_version": code_version,
         "changes": changes,
         "charts": {name: path.relative_to(folder).as_posix() for name, path in charts.items()},
+        "sha256": sha256,
+        "archive": archive_name(version),
     }
     storage.atomic_write_text(folder / "datapackage.json", storage.dumps_json(data_package(folder, context)))
     storage.atomic_write_text(folder / "croissant.json", storage.dumps_json(croissant_metadata(folder, context)))
@@ -572,7 +550,9 @@ def _write_release(
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        entry = {"sha256": storage.sha256_file(path), "bytes": path.stat().st_size}
+        if rel not in sha256:
+            hashed(path)
+        entry = {"sha256": sha256[rel], "bytes": path.stat().st_size}
         stem = path.name.split(".")[0]
         if path.suffix == ".parquet":
             entry["rows"] = row_counts[stem]

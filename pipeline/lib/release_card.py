@@ -3,12 +3,15 @@ ML Commons Croissant description and the README data card.
 
 All three are built from the Arrow schemas, so a column's type and
 description are written once (pipeline/schemas.py and the statistics schemas)
-and read the same everywhere.
+and read the same everywhere. The data card's prose and layout are a Jinja2
+template, pipeline/templates/data_card.md.j2; card_values computes what it says.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import jinja2
 import pyarrow as pa
 
 from pipeline import schemas
@@ -35,7 +38,7 @@ SOURCES = [
     {"title": "United Nations Digital Library", "path": "https://digitallibrary.un.org/"},
 ]
 PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
-PRIMARY_KEYS = {"documents": ["doc_id"], "paragraphs": ["para_id"], "sentences": ["sent_id"],
+PRIMARY_KEYS = {"documents": ["doc_id"], "document_status": ["doc_id"], "paragraphs": ["para_id"], "sentences": ["sent_id"],
                 "entity_catalog": ["entity_id"]}
 ENUMS = {("paragraphs", "kind"): list(schemas.PARAGRAPH_KINDS),
          ("entities", "type"): list(schemas.ENTITY_TYPES),
@@ -104,6 +107,12 @@ def _resource_name(path: str) -> str:
     return path.lower().replace("/", "-").replace("_", "-").replace(".", "-")
 
 
+def _sha256(folder: Path, ctx: dict, path: str) -> str:
+    """A release file's sha256: the one taken when it was written (ctx["sha256"]), else read."""
+    known = ctx.get("sha256", {}).get(path)
+    return known if known is not None else sha256_file(folder / path)
+
+
 def data_package(folder: Path, ctx: dict) -> dict:
     """A Frictionless Data Package (v1) describing every file of the release."""
     tables: dict[str, pa.Table] = ctx["tables"]
@@ -118,7 +127,7 @@ def data_package(folder: Path, ctx: dict) -> dict:
             "mediatype": PARQUET_MEDIA_TYPE,
             # No "bytes": frictionless reads Parquet through pyarrow and cannot count them;
             # manifest.json has every file's size.
-            "hash": "sha256:" + sha256_file(folder / path),
+            "hash": "sha256:" + _sha256(folder, ctx, path),
             "description": ctx["descriptions"][name],
             "schema": _table_schema(name, table.schema, native_nesting=True),
         })
@@ -132,7 +141,7 @@ def data_package(folder: Path, ctx: dict) -> dict:
             "mediatype": "application/jsonl",
             "encoding": "utf-8",
             "bytes": (folder / path).stat().st_size,
-            "hash": "sha256:" + sha256_file(folder / path),
+            "hash": "sha256:" + _sha256(folder, ctx, path),
             "description": f"{ctx['descriptions'][name]} The same rows as {name}.parquet, one JSON object a line.",
             "schema": _table_schema(name, tables[name].schema, native_nesting=False),
         })
@@ -147,7 +156,7 @@ def data_package(folder: Path, ctx: dict) -> dict:
             "format": path.rsplit(".", 1)[1],
             "mediatype": media_type,
             "bytes": (folder / path).stat().st_size,
-            "hash": "sha256:" + sha256_file(folder / path),
+            "hash": "sha256:" + _sha256(folder, ctx, path),
             "description": description,
         })
     return {
@@ -255,7 +264,7 @@ def croissant_metadata(folder: Path, ctx: dict) -> dict:
             "description": ctx["descriptions"][name],
             "contentUrl": file_id,
             "encodingFormat": "application/x-parquet",
-            "sha256": sha256_file(folder / file_id),
+            "sha256": _sha256(folder, ctx, file_id),
         })
         fields = []
         for f in table.schema:
@@ -312,236 +321,74 @@ def _md_cell(text) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
-def _schema_table(schema: pa.Schema) -> list[str]:
-    lines = ["| column | type | description |", "|---|---|---|"]
-    for f in schema:
-        lines.append(f"| `{f.name}` | {_type_name(f.type)} | {_md_cell(_description(f))} |")
-    return lines
+CARD_TEMPLATE = "data_card.md.j2"
+CORPUS_COUNTS = ("documents", "paragraphs", "sentences", "tokens", "characters", "entity_mentions",
+                 "distinct_entities", "catalogued_entities", "quarantined_files")
+
+
+@functools.cache
+def templates() -> jinja2.Environment:
+    """The release's templates (pipeline/templates, package data). Markdown, not HTML: nothing
+    is escaped but what the `md` filter makes safe for a table cell; a name the template uses
+    and the card does not give is an error, not an empty string."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline", "templates"),
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = _md_cell
+    return env
+
+
+def card_values(ctx: dict) -> dict:
+    """What the data card says, computed from the release's context; the template lays it out."""
+    version = ctx["version"]
+    summary = ctx["summary"]
+    corpus = summary.get("corpus", {})
+    changes = ctx["changes"]
+    folder = f"{DATASET}-{version}"
+    return {
+        "dataset": DATASET,
+        "title": TITLE,
+        "description": DESCRIPTION,
+        "version": version,
+        "date": ctx["today"].isoformat(),
+        "year": ctx["today"].year,
+        "content_hash": ctx["content_hash"],
+        "folder": folder,
+        "archive": ctx["archive"],
+        "corpus": {key: corpus.get(key, 0) for key in CORPUS_COUNTS},
+        "tables": [
+            {"name": name, "rows": table.num_rows, "description": ctx["descriptions"][name],
+             "columns": [{"name": f.name, "type": _type_name(f.type), "description": _description(f)}
+                         for f in table.schema]}
+            for name, table in ctx["tables"].items()
+        ],
+        "documents": [
+            {key: d.get(key) for key in ("doc_id", "symbol", "doc_type", "title", "date", "n_paragraphs", "n_tokens")}
+            for d in summary.get("documents", [])
+        ],
+        "charts": [{"title": CHART_TITLES.get(name, name), "path": path} for name, path in ctx["charts"].items()],
+        "tokenizer": ctx["code_version"].get("tokenizer") or "jieba",
+        "code_version": sorted(ctx["code_version"].items()),
+        "inputs": [
+            {"source_file": i.get("source_file"), "bytes": i.get("bytes", ""), "sha256": i.get("sha256", "")}
+            for i in sorted(ctx["inputs"], key=lambda i: str(i.get("source_file")))
+        ],
+        "source_licence_url": SOURCE_LICENCE["path"],
+        "annotation_licence_url": ANNOTATION_LICENCE["path"],
+        "citation": citation(ctx),
+        "previous_version": changes["previous_version"],
+        "changes": {label: [{"doc_id": d["doc_id"], "symbol": d.get("symbol")} for d in changes["documents"][label]]
+                    for label in ("added", "changed", "removed")},
+        "row_changes": [(name, r["change"]) for name, r in changes["rows"].items() if r["change"]],
+        "notes": list(ctx["notes"]),
+    }
 
 
 def data_card(ctx: dict) -> str:
-    version = ctx["version"]
-    summary = ctx["summary"]
-    tables = ctx["tables"]
-    corpus = summary.get("corpus", {})
-    archive = f"{DATASET}-{version}.tar.gz"
-    code = ctx["code_version"]
-    changes = ctx["changes"]
-    docs = changes["documents"]
-    lines: list[str] = [
-        f"# unparl {version}",
-        "",
-        DESCRIPTION,
-        "",
-        f"Release **{version}** of {ctx['today'].isoformat()}; content hash `{ctx['content_hash']}` "
-        "(a hash of the tables' contents: two releases with the same hash hold the same data).",
-        "",
-        "## What is inside",
-        "",
-        f"- {corpus.get('documents', 0)} documents, {corpus.get('paragraphs', 0)} paragraphs, "
-        f"{corpus.get('sentences', 0)} sentences, {corpus.get('tokens', 0)} tokens, "
-        f"{corpus.get('characters', 0)} characters;",
-        f"- {corpus.get('entity_mentions', 0)} entity mentions of {corpus.get('distinct_entities', 0)} distinct entities "
-        f"({corpus.get('catalogued_entities', 0)} in the catalogue);",
-        f"- {corpus.get('quarantined_files', 0)} source files set aside in `quarantine.parquet`, each with its reason.",
-        "",
-        "| file | rows | what it holds |",
-        "|---|---:|---|",
-    ]
-    for name, table in tables.items():
-        lines.append(f"| `{name}.parquet` | {table.num_rows} | {_md_cell(ctx['descriptions'][name])} |")
-    lines += [
-        "| `documents.jsonl`, `paragraphs.jsonl`, `entities.jsonl` | | The same rows as the Parquet files, as JSON Lines (UTF-8). |",
-        "| `statistics.json` | | Corpus summary. |",
-        "| `CHANGES.json` | | What changed since the previous release. |",
-        "| `manifest.json` | | Version, content hash, sha256 and size of every input and every file, code version. |",
-        "| `datapackage.json` | | Frictionless Data Package: every file and field, with types and descriptions. |",
-        "| `croissant.json` | | ML Commons Croissant metadata of the Parquet tables. |",
-        "| `charts/*.png` | | The charts below. |",
-        "",
-        "Documents:",
-        "",
-        "| doc_id | symbol | type | title | date | paragraphs | tokens |",
-        "|---|---|---|---|---|---:|---:|",
-    ]
-    for d in summary.get("documents", []):
-        lines.append(f"| `{d['doc_id']}` | {_md_cell(d.get('symbol'))} | {_md_cell(d.get('doc_type'))} | "
-                     f"{_md_cell(d.get('title'))} | {_md_cell(d.get('date'))} | {d.get('n_paragraphs')} | {d.get('n_tokens')} |")
-    lines += ["", "## Charts", ""]
-    for name, path in ctx["charts"].items():
-        lines += [f"![{CHART_TITLES.get(name, name)}]({path})", ""]
-    lines += [
-        "## How it was made",
-        "",
-        "Each document passes through one chain of steps (Dagster assets):",
-        "",
-        "raw documents → cleaned text → structure (sections, paragraphs, footnotes) → sentences → "
-        "tokens → entities → statistics → release",
-        "",
-        "1. **Raw documents**: the source files are read as bytes and decoded (the encoding is detected; "
-        "`documents.encoding`); files that cannot be read are quarantined with a reason.",
-        "2. **Cleaned text**: remains of the PDF export (markdown marks, page breaks that cut paragraphs, "
-        "footnote bodies in mid-text) are removed; `clean_text` is the reference text, and every offset in "
-        "the release counts Unicode code points into it: `clean_text[char_start:char_end] == text`.",
-        "3. **Structure**: headings, numbered, preambular and operative paragraphs, footnotes; "
-        "paragraph ids read like UN citations (`A/RES/74/304:op5`, `A/74/759:p19`).",
-        f"4. **Sentences** and 5. **tokens** ({code.get('tokenizer') or 'jieba'}, with part-of-speech tags).",
-        "6. **Entities**: UN bodies, countries (ISO 3166-1 alpha-3), document symbols, instruments, "
-        "meetings, SDGs, dates, percentages and people, from gazetteers and patterns, each with a canonical `entity_id`.",
-        "7. **Statistics** (`stats_*.parquet`, `statistics.json`): Polars queries over the tables above.",
-        "8. **Release**: this folder, written once, with checksums.",
-        "",
-        "Metadata fields of a document record where they came from (`documents.provenance`: "
-        "`text`, `sidecar` or `inferred`).",
-        "",
-        "Libraries: Polars and PyArrow (tables, Parquet), jieba (segmentation, part of speech, the IDF "
-        "of the keyword weights), pycountry (ISO country names), matplotlib with Noto Sans CJK SC "
-        "(charts), Dagster (orchestration).",
-        "",
-        "Code version: " + ", ".join(f"{k} `{v}`" for k, v in sorted(code.items())) + ".",
-        "",
-        "Inputs (sha256 of each source file):",
-        "",
-        "| file | bytes | sha256 |",
-        "|---|---:|---|",
-    ]
-    for item in sorted(ctx["inputs"], key=lambda i: str(i.get("source_file"))):
-        lines.append(f"| `{_md_cell(item.get('source_file'))}` | {item.get('bytes', '')} | `{item.get('sha256', '')}` |")
-    lines += ["", "## Statistics", ""]
-    lines += [
-        "- `stats_documents`: per document, paragraphs by kind, sentences, tokens, characters, entities by "
-        "type, mean and longest sentence.",
-        "- `stats_entities`, `stats_entities_corpus`: entity mentions per document and in the corpus.",
-        "- `stats_countries`: country mentions with ISO3, Chinese and English names.",
-        "- `stats_sdgs`: mentions of each of the 17 Sustainable Development Goals (all 17 rows).",
-        "- `stats_operative_verbs`, `stats_operative_verb_counts`: operative verbs of resolutions in order, and their distribution.",
-        "- `stats_keywords`: 20 keywords per document, TF-IDF over the release's tokens with jieba's IDF "
-        "and a stop-word list for UN prose (so that 联合国 and 议会 do not crowd out the rest).",
-        "- `stats_cooccurrence`: entity pairs mentioned in the same paragraph (edge list; DATE and PERCENT left out).",
-        "- `stats_citations`: document symbols each document cites (DOC entities and symbols in footnotes), "
-        "resolved to documents of this corpus where possible.",
-        "",
-        "## Tables",
-        "",
-    ]
-    for name, table in tables.items():
-        lines += [f"### {name}", "", ctx["descriptions"][name], ""] + _schema_table(table.schema) + [""]
-    lines += [
-        "## How to load it",
-        "",
-        f"Set `release` to the folder: `{archive}` unpacks to `{DATASET}-{version}/`; in a "
-        f"pipeline checkout the folder is `data/releases/{version}`.",
-        "",
-        "Polars:",
-        "",
-        "```python",
-        "import polars as pl",
-        f'release = "{DATASET}-{version}"',
-        'documents = pl.read_parquet(f"{release}/documents.parquet")',
-        'paragraphs = pl.read_parquet(f"{release}/paragraphs.parquet")',
-        'operative = paragraphs.filter(pl.col("kind") == "operative").select("para_id", "operative_verb", "text")',
-        "print(operative.head())",
-        'countries = pl.read_parquet(f"{release}/stats_countries.parquet")',
-        'print(countries.select("iso3", "name_zh", "name_en", "count").head(10))',
-        "```",
-        "",
-        "DuckDB:",
-        "",
-        "```python",
-        "import duckdb",
-        f'release = "{DATASET}-{version}"',
-        "top = duckdb.sql(f\"\"\"",
-        "    SELECT entity_id, any_value(text) AS example, count(*) AS mentions",
-        "    FROM read_parquet('{release}/entities.parquet')",
-        "    GROUP BY entity_id ORDER BY mentions DESC, entity_id LIMIT 10",
-        "\"\"\").fetchall()",
-        "print(top)",
-        "```",
-        "",
-        "pandas:",
-        "",
-        "```python",
-        "import pandas as pd",
-        f'release = "{DATASET}-{version}"',
-        'documents = pd.read_parquet(f"{release}/documents.parquet")',
-        'print(documents[["doc_id", "symbol", "doc_type", "n_paragraphs"]])',
-        'entities = pd.read_json(f"{release}/entities.jsonl", lines=True)',
-        'print(entities.groupby("type").size())',
-        "```",
-        "",
-        "Hugging Face `datasets` reads the Parquet files too: "
-        "`load_dataset(\"parquet\", data_files={\"paragraphs\": f\"{release}/paragraphs.parquet\"})`.",
-        "",
-        "Every Parquet file carries its column descriptions in the Arrow schema's field metadata, and the "
-        "release version in its key-value metadata (`unparl:version`).",
-        "",
-        "## Fetch and verify",
-        "",
-        f"The whole release is one archive, `{archive}`, published beside the release folder together "
-        f"with `{archive}.sha256`. Download both, then:",
-        "",
-        "```sh",
-        f"sha256sum -c {archive}.sha256",
-        f"tar -xzf {archive}",
-        f"cd {DATASET}-{version} && python -c \"import json, hashlib, pathlib; "
-        "m = json.load(open('manifest.json')); "
-        "bad = [f for f, e in m['files'].items() if hashlib.sha256(pathlib.Path(f).read_bytes()).hexdigest() != e['sha256']]; "
-        "print('all files match' if not bad else bad)\"",
-        "```",
-        "",
-        "The archive is deterministic (sorted members, time 0, owner 0): the same release gives the same bytes.",
-        "",
-        "## Known limits",
-        "",
-        "- Entities come from gazetteers and patterns: names missing from the gazetteers are missed, and an "
-        "ambiguous short form may be tagged wrongly. Check `entities.method`.",
-        "- jieba's segmentation and part-of-speech tags are those of a general-purpose dictionary; long UN "
-        "names may be split into several tokens.",
-        "- Source texts were exported from PDF files; cleaning repairs page breaks and footnotes but can miss "
-        "unusual layouts. `documents.warnings` lists what was noticed per document.",
-        "- Keyword weights use jieba's general IDF, not one learnt from UN documents.",
-        "- Citations are found from DOC entities and from symbols in footnotes; a citation written out in "
-        "words is not found. Only symbols of documents in this corpus are resolved.",
-        "- The corpus is small and not a sample of all UN documents: counts describe these documents only.",
-        "",
-        "## Licence",
-        "",
-        "- **Source texts** (`clean_text` and the text columns cut from it) are official documents of the "
-        "United Nations. The United Nations' terms of use apply "
-        f"({SOURCE_LICENCE['path']}); official documents of the UN may be freely reproduced, with "
-        "attribution to the United Nations and the document symbol. They are reproduced here cleaned of "
-        "export debris, not edited. The United Nations does not endorse this data set.",
-        "- **Derived annotations** (structure, ids, sentences, tokens, entities, catalogue, statistics, "
-        "charts, metadata) are licensed under Creative Commons Attribution 4.0 International "
-        f"(CC BY 4.0, {ANNOTATION_LICENCE['path']}).",
-        "",
-        "## How to cite",
-        "",
-        f"unparl contributors ({ctx['today'].year}). *{TITLE}*, release {version} "
-        f"[data set]. Content hash {ctx['content_hash']}. Source texts: United Nations.",
-        "",
-        "```bibtex",
-        citation(ctx),
-        "```",
-        "",
-        "Cite the version: releases are immutable, and a later one may hold more documents.",
-        "",
-        "## Release notes",
-        "",
-        f"Previous release: {changes['previous_version'] or 'none (first release)'}. "
-        f"Documents added: {len(docs['added'])}, changed: {len(docs['changed'])}, removed: {len(docs['removed'])}.",
-        "",
-    ]
-    for label in ("added", "changed", "removed"):
-        for d in docs[label]:
-            lines.append(f"- {label}: `{d['doc_id']}` ({_md_cell(d.get('symbol'))})")
-    if any(docs.values()):
-        lines.append("")
-    row_changes = [f"{name} {r['change']:+d}" for name, r in changes["rows"].items() if r["change"]]
-    if row_changes:
-        lines += ["Row changes: " + ", ".join(row_changes) + ".", ""]
-    if ctx["notes"]:
-        lines += ["Warnings:", ""] + [f"- {_md_cell(note)}" for note in ctx["notes"]] + [""]
-    else:
-        lines += ["No warnings.", ""]
-    return "\n".join(lines)
+    """The release's README.md, from pipeline/templates/data_card.md.j2."""
+    return templates().get_template(CARD_TEMPLATE).render(card_values(ctx))

@@ -64,11 +64,12 @@ CHECKS = {
 }
 
 
-def problems(release: Path) -> list[str]:
-    """Every check that fails, with its details; empty when the release holds."""
-    found = []
-    for name, check in CHECKS.items():
-        passed, details = check(release)
-        if not passed:
-            found.append(f"{name}: {json.dumps(details, ensure_ascii=False, default=str)[:300]}")
-    return found
+def outcomes(release: Path) -> dict[str, tuple[bool, dict]]:
+    """Every check's outcome on a release folder: (passed, details) by name."""
+    return {name: check(release) for name, check in CHECKS.items()}
+
+
+def problems(checked: dict[str, tuple[bool, dict]]) -> list[str]:
+    """The failed outcomes, in words; empty when the release holds."""
+    return [f"{name}: {json.dumps(details, ensure_ascii=False, default=str)[:300]}"
+            for name, (passed, details) in checked.items() if not passed]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -694,3 +695,33 @@ def summarise(tables: dict, stats: dict[str, pa.Table], frames: dict[str, pl.Dat
         "documents": per_document,
         "quarantine": f["quarantine"].select("source_file", "reason", "detail").sort("source_file").to_dicts(),
     }
+
+
+@dataclass
+class Statistics:
+    """The statistics tables and statistics.json's content, as the release receives them."""
+
+    tables: dict[str, pa.Table]
+    summary: dict
+
+    @classmethod
+    def of(cls, tables: dict) -> Statistics:
+        return cls(*statistics_and_summary(tables))
+
+    def save(self, folder: Path) -> None:
+        from pipeline.lib.storage import atomic_write_text, dumps_json, write_parquet
+
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, table in self.tables.items():
+            write_parquet(folder / f"{name}.parquet", table)
+        atomic_write_text(folder / "statistics.json", dumps_json(self.summary))
+
+    @classmethod
+    def load(cls, folder: Path) -> Statistics:
+        import json
+
+        from pipeline.lib.storage import read_parquet
+
+        tables = {name: read_parquet(folder / f"{name}.parquet") for name in STATS_SCHEMAS
+                  if (folder / f"{name}.parquet").exists()}
+        return cls(tables, json.loads((folder / "statistics.json").read_text("utf-8")))
