@@ -25,8 +25,10 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/unparl build --seeds $(UNPARL_SEEDS_DIR) --data $(UNPARL_DATA_DIR)
 
+# Both tiers: the unit tier (seconds) first, then the integration tier (Dagster builds, the UI).
 test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m slow
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port 3000
