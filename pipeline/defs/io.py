@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 import pyarrow as pa
 
-from pipeline.defs.resources import UnparlSettings
+from pipeline.defs.resources import UnparlSettings, settings_from_env
 from pipeline.lib.corpus import Corpus
 from pipeline.lib.stats import Statistics
 from pipeline.lib.storage import read_parquet, write_parquet
@@ -42,3 +42,8 @@ class CorpusIOManager(dg.ConfigurableIOManager):
             raise FileNotFoundError(f"{folder} is missing: materialise '{key.to_user_string()}' first")
         loader = LOADERS.get(key.path[-1])
         return loader(folder) if loader else read_parquet(folder / "table.parquet")
+
+
+@dg.definitions
+def io_manager() -> dg.Definitions:
+    return dg.Definitions(resources={"io_manager": CorpusIOManager(settings=settings_from_env())})

@@ -62,7 +62,4 @@ def settings_from_env() -> UnparlSettings:
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    from pipeline.defs.io import CorpusIOManager
-
-    settings = settings_from_env()
-    return dg.Definitions(resources={"settings": settings, "io_manager": CorpusIOManager(settings=settings)})
+    return dg.Definitions(resources={"settings": settings_from_env()})

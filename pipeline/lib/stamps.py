@@ -14,7 +14,7 @@ from pathlib import Path
 from pipeline.lib import chain
 from pipeline.lib.ingest import Source
 from pipeline.lib.storage import atomic_write_text, dumps_json
-from pipeline.lib.workdir import work_path
+from pipeline.lib.workdir import stamp_path, work_path
 
 
 def content_key(source_sha256: str | None, sidecar_sha256: str | None) -> str:
@@ -25,10 +25,6 @@ def content_key(source_sha256: str | None, sidecar_sha256: str | None) -> str:
 def settings_key(max_bytes: int, backend: str) -> str:
     """The settings a document's tables depend on, as recorded in its stamp."""
     return f"{backend}; max_bytes={max_bytes}"
-
-
-def stamp_path(data_dir: Path, doc_id: str) -> Path:
-    return work_path(data_dir, "raw", doc_id).parent.parent / "stamps" / f"{doc_id}.json"
 
 
 def read_stamp(data_dir: Path, doc_id: str) -> dict | None:

@@ -80,10 +80,13 @@ def write_work(data_dir: Path, table: str, doc_id: str, rows: pa.Table, sort_by:
     return path
 
 
+def stamp_path(data_dir: Path, doc_id: str) -> Path:
+    """Where a document's stamp (lib/stamps.py) lies: work/stamps/<doc_id>.json."""
+    return work_path(data_dir, "raw", doc_id).parent.parent / "stamps" / f"{doc_id}.json"
+
+
 def remove_work(data_dir: Path, doc_id: str) -> None:
     """Forget a document whose file was deleted: its rows leave the next release."""
-    from pipeline.lib.stamps import stamp_path
-
     for table in TABLES:
         work_path(data_dir, table, doc_id).unlink(missing_ok=True)
     stamp_path(data_dir, doc_id).unlink(missing_ok=True)
