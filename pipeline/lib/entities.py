@@ -46,7 +46,9 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from pipeline.lib import un_symbols
 from pipeline.lib.structure import cn_to_int
+from pipeline.lib.un_symbols import resolution_symbol
 
 import ahocorasick
 
@@ -381,44 +383,23 @@ def _gazetteer_candidates(text: str, edges: set[int],
 
 # DOC ---------------------------------------------------------------------------
 
-SYMBOL_RE = re.compile(
-    r"(?<![A-Za-z0-9/.])[A-Z]{1,10}(?:/[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*(?:\(\d{4}\))?)+"
-)
-RES_NUMBER = r"\d{1,4}/(?:\d{1,4}|(?:CP|CMP|CMA|COP|MOP)\.\d{1,2})"
+# Symbols themselves (A/74/759, S/RES/1325(2000)) are found by un_symbols.find_symbols; these
+# are the Chinese citations by number, whose numbers un_symbols also defines.
+RES_NUMBER = un_symbols.RESOLUTION_NUMBER
 RES_LIST_RE = re.compile(
     rf"(第\s*)?({RES_NUMBER}(?:\s*(?:、|和|及|与)\s*{RES_NUMBER})*)\s*号\s*(决议|决定)"
 )
-SC_RES_RE = re.compile(r"(第\s*)?(\d{1,4})\s*\(\s*(\d{4})\s*\)\s*号\s*决议")
-OWN_NUMBER_RE = re.compile(r"^\s*(\d{1,3}/\d{1,4})\s*\.")
+SC_RES_RE = re.compile(rf"(第\s*)?{un_symbols.SC_RESOLUTION_CITATION}")
+OWN_NUMBER_RE = re.compile(rf"^\s*{un_symbols.GA_RESOLUTION_HEADING}")
 _ORGAN_BEFORE = 12
-
-
-def resolution_symbol(number: str, kind: str, context: str) -> str:
-    """Symbol for a cited resolution or decision number.
-
-    ``context`` is the text just before the mention: the organ named there
-    decides the series (Human Rights Council, Economic and Social Council);
-    session/number without an organ is the General Assembly's numbering.
-    """
-    number = number.replace(" ", "")
-    first, _, rest = number.partition("/")
-    if re.fullmatch(r"(?:CP|CMP|CMA|COP|MOP)\.\d+", rest):
-        return number
-    suffix = "RES" if kind == "决议" else "DEC"
-    if re.search(r"人权理事会\s*$", context):
-        return f"A/HRC/{suffix}/{number}"
-    if len(first) == 4 or re.search(r"(经济及社会理事会|经社理事会)\s*$", context):
-        return f"E/{suffix}/{number}"
-    return f"A/{suffix}/{number}"
 
 
 def _doc_candidates(text: str, *, para_kind: str | None, own_symbol: str | None,
                     doc_type: str | None) -> list[Candidate]:
     found = []
-    for m in _finditer(SYMBOL_RE, text, "/"):
-        symbol = m.group(0)
-        if "/" in symbol and any(ch.isdigit() for ch in symbol):
-            found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
+    for m in un_symbols.find_symbols(text):
+        symbol = un_symbols.symbol_key(m.group(0))  # S/RES/2334 (2016) is doc:S/RES/2334(2016)
+        found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
     for m in _finditer(RES_LIST_RE, text, "号"):
         numbers = list(re.finditer(RES_NUMBER, m.group(2)))
         context = text[max(0, m.start() - _ORGAN_BEFORE):m.start()]
@@ -432,13 +413,13 @@ def _doc_candidates(text: str, *, para_kind: str | None, own_symbol: str | None,
             found.append(Candidate(base + num.start(), base + num.end(), "DOC",
                                    f"doc:{symbol}", "pattern", symbol))
     for m in _finditer(SC_RES_RE, text, "号"):
-        symbol = f"S/RES/{m.group(2)}({m.group(3)})"
+        symbol = un_symbols.symbol_key(un_symbols.sc_resolution_symbol(m.group(2), m.group(3)))
         found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
     own = OWN_NUMBER_RE.match(text)
     if own and (doc_type or "").lower() == "resolution" and para_kind not in ("footnote",):
         # the resolution's own number printed above its title: it names this
         # document, whatever the printed number says
-        symbol = own_symbol or f"A/RES/{own.group(1)}"
+        symbol = own_symbol or un_symbols.ga_resolution_symbol(own.group(1))
         found.append(Candidate(own.start(1), own.end(1), "DOC", f"doc:{symbol}", "pattern", symbol))
     return found
 
@@ -651,20 +632,19 @@ def _numbered_series_candidates(text: str) -> list[Candidate]:
 
 
 PLENARY_RE = re.compile(rf"第\s*({ORDINAL})\s*次全体会议")
-SESSION_OF_SYMBOL_RE = re.compile(r"^A/(?:RES/|DEC/)?(\d{1,3})/")
 
 
 def _plenary_candidates(text: str, symbol: str | None) -> list[Candidate]:
     """第 63 次全体会议 in a General Assembly document: that session's meeting."""
-    session = SESSION_OF_SYMBOL_RE.match(symbol or "")
-    if not session:
+    session = un_symbols.session_of_symbol(symbol)
+    if session is None:
         return []
     found = []
     for m in PLENARY_RE.finditer(text):
         number = parse_number(m.group(1))
         if number:
             found.append(Candidate(m.start(), m.end(), "EVENT",
-                                   f"event:unga-{session.group(1)}-plenary-{number}", "pattern"))
+                                   f"event:unga-{session}-plenary-{number}", "pattern"))
     return found
 
 

@@ -61,6 +61,12 @@ class Rejected(Exception):
         self.detail = detail
 
 
+def content_key(sha256: str | None, sidecar_sha256: str | None) -> str:
+    """What a document's work files are built from: changes when its bytes (their sha256) or
+    its sidecar's change. A missing sidecar counts as an empty digest."""
+    return hashlib.sha256(f"{sha256 or ''}:{sidecar_sha256 or ''}".encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Source:
     doc_id: str
@@ -73,8 +79,8 @@ class Source:
 
     @property
     def content_key(self) -> str:
-        """Changes when the document or its sidecar changes."""
-        return hashlib.sha256(f"{self.sha256}:{self.sidecar_sha256 or ''}".encode()).hexdigest()
+        """Changes when the document or its sidecar changes (see content_key)."""
+        return content_key(self.sha256, self.sidecar_sha256)
 
 
 @dataclass

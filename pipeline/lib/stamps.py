@@ -7,19 +7,13 @@ run again; the code versions are the ones Dagster shows, so the UI and `unparl b
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from pipeline.lib import chain
-from pipeline.lib.ingest import Source
+from pipeline.lib.ingest import Source, content_key  # content_key: planning reads it from here
 from pipeline.lib.storage import atomic_write_text, dumps_json
 from pipeline.lib.workdir import stamp_path, work_path
-
-
-def content_key(source_sha256: str | None, sidecar_sha256: str | None) -> str:
-    """Changes when a document's bytes or its sidecar's change."""
-    return hashlib.sha256(f"{source_sha256 or ''}:{sidecar_sha256 or ''}".encode()).hexdigest()
 
 
 def settings_key(max_bytes: int, backend: str) -> str:

@@ -9,6 +9,7 @@ next to the tables they summarise.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -20,7 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import schemas
-from pipeline.lib import storage
+from pipeline.lib import storage, un_symbols
+from pipeline.lib.structure import REPETITION_ADVERBS
 
 GAZETTEERS = resources.files("pipeline") / "gazetteers"
 KEYWORDS_PER_DOCUMENT = 20
@@ -33,13 +35,14 @@ COOCCURRENCE_EXCLUDED_TYPES = ("DATE", "PERCENT")
 # adverbs, measure words, directions, time words, modal particles, interjections.
 KEYWORD_EXCLUDED_POS = ("x", "m", "u", "p", "c", "r", "d", "q", "f", "t", "y", "e", "o", "w")
 # "Also welcomes" and "welcomes" are the same act: the base verb drops the
-# adverb that only marks repetition.
-VERB_PREFIX = r"^(再次|进一步|又|还|并|也|再)"
-# A UN document symbol: an organ's letters then at least two slash-separated
-# parts (A/74/759, A/RES/74/304, A/74/L.85/Add.1, E/CN.6/2020/1).
-SYMBOL_PATTERN = r"[A-Z]{1,6}(?:/[A-Za-z0-9.\-]+){2,}"
+# adverb that only marks repetition (the parser's adverbs, longest first).
+VERB_PREFIX = "^(" + "|".join(map(re.escape, REPETITION_ADVERBS)) + ")"
+# A UN document symbol (A/74/759, A/RES/74/304, A/74/L.85/Add.1, E/CN.6/2020/1): see
+# un_symbols. Polars has no look-behind, so a footnote's symbols are its matches of the
+# bare pattern that hold a digit.
+SYMBOL_PATTERN = un_symbols.SYMBOL
 # "第 60/1 号决议" is how a Chinese text cites General Assembly resolution 60/1.
-GA_RESOLUTION_PATTERN = r"第\s*(\d{1,3}/\d{1,4})\s*号决议"
+GA_RESOLUTION_PATTERN = rf"第\s*({un_symbols.GA_RESOLUTION_NUMBER})\s*号决议"
 
 
 # --- schemas of the statistics tables ------------------------------------------------------
@@ -550,7 +553,8 @@ def _normalise_symbol(expr: pl.Expr) -> pl.Expr:
     symbol = (pl.when(symbol.str.contains(r"[)）]$") & ~symbol.str.contains(r"[(（]"))
               .then(symbol.str.strip_chars_end(")）")).otherwise(symbol))
     # A bare resolution number (72/278) is a General Assembly resolution.
-    return pl.when(symbol.str.contains(r"^\d{1,3}/\d{1,4}$")).then("A/RES/" + symbol).otherwise(symbol)
+    return (pl.when(symbol.str.contains(rf"^{un_symbols.GA_RESOLUTION_NUMBER}$"))
+            .then(un_symbols.GA_RESOLUTION_PREFIX + symbol).otherwise(symbol))
 
 
 def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
@@ -562,12 +566,13 @@ def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.Da
     footnotes = paragraphs.filter(pl.col("kind") == "footnote")
     from_footnote_symbols = footnotes.select(
         "doc_id", "para_id", pl.col("text").str.extract_all(SYMBOL_PATTERN).alias("cited"),
-    ).explode("cited")
+    ).explode("cited").filter(pl.col("cited").str.contains(r"\d"))
     from_footnote_resolutions = footnotes.select(
         "doc_id", "para_id",
         pl.col("text").str.extract_all(GA_RESOLUTION_PATTERN).alias("cited"),
     ).explode("cited").with_columns(
-        ("A/RES/" + pl.col("cited").str.extract(r"(\d{1,3}/\d{1,4})")).alias("cited")
+        (un_symbols.GA_RESOLUTION_PREFIX
+         + pl.col("cited").str.extract(f"({un_symbols.GA_RESOLUTION_NUMBER})")).alias("cited")
     )
     from_footnotes = pl.concat([from_footnote_symbols, from_footnote_resolutions]).with_columns(
         pl.lit("footnote").alias("source"))
@@ -585,7 +590,7 @@ def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.Da
     known = pl.concat([
         documents.select("doc_id", pl.col("symbol").alias("key")),
         documents.select("doc_id", pl.col("symbol_in_text").alias("key")),
-        documents.select("doc_id", ("A/RES/" + pl.col("resolution_number")).alias("key")),
+        documents.select("doc_id", (un_symbols.GA_RESOLUTION_PREFIX + pl.col("resolution_number")).alias("key")),
     ]).filter(pl.col("key").is_not_null()).with_columns(
         _normalise_symbol(pl.col("key")).str.to_uppercase().alias("key"))
     known = known.group_by("key").agg(pl.col("doc_id").min().alias("cited_doc_id"))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from pipeline.lib import un_symbols
 from pipeline.lib.clean import (
     ADDRESSEE, BRANCH_ITEM, CLOSING_DATE, CN_NUMBERED, LETTER_HEADING, LIST_ITEM, NUMBERED,
     ORDINAL_HEADING, PLENARY, SUPERSCRIPTS, Cleaned, is_heading_line,
@@ -24,15 +25,16 @@ from pipeline.schemas import METADATA_FIELDS
 _CN_VALUES = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_ADVERBS = ("进一步", "再次", "又", "还", "并", "也")
+# Adverbs that mark an operative verb as repeated or extended (又鼓励 "also encourages", 再次重申
+# "again reaffirms"): the verb after them is the same act. Longest first, so 再次 wins over a
+# shorter adverb it starts with. stats.VERB_PREFIX is derived from this list.
+REPETITION_ADVERBS = tuple(sorted(("进一步", "再次", "又", "还", "并", "也"), key=len, reverse=True))
 _MARKER_RUN = re.compile(f"[{SUPERSCRIPTS}]+")
 _SESSION = re.compile(r"第\s*([〇零一二三四五六七八九十百]+|\d+)\s*届(?:会议|常会|特别会议)")
 _AGENDA = re.compile(r"议程项目\s*([0-9]+(?:\s*[(（][a-z][)）])?)")
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_GA_RESOLUTION = re.compile(r"^(\d{1,3}/\d{1,4})\s*[.．]\s*(.+)$")
-_SC_RESOLUTION = re.compile(r"^第\s*(\d{1,5})\s*[(（](\d{4})[)）]\s*号决议")
-_SYMBOL_LINE = re.compile(r"^[A-Z]{1,8}(?:/[A-Za-z0-9.()-]+)+$")
-_SYMBOL = re.compile(r"\b[A-Z]{1,8}(?:/[A-Za-z0-9.]*[A-Za-z0-9])+(?:\(\d{4}\))?")
+_GA_RESOLUTION = re.compile(rf"^{un_symbols.GA_RESOLUTION_HEADING}\s*(.+)$")
+_SC_RESOLUTION = re.compile(rf"^第\s*{un_symbols.SC_RESOLUTION_CITATION}")
 _KIND_LINES = (
     (re.compile(r"秘书长的报告|的报告$"), "report"),
     (re.compile(r"秘书长的说明|的说明$|^说明$"), "note"),
@@ -74,7 +76,7 @@ def operative_verb(text: str) -> str | None:
     """The verb that opens an operative paragraph, with its adverb (又鼓励), if any."""
     body = NUMBERED.sub("", text, count=1).lstrip()
     prefix = ""
-    for adverb in _ADVERBS:
+    for adverb in REPETITION_ADVERBS:
         if body.startswith(adverb) and any(body[len(adverb):].startswith(v) for v in operative_verbs()):
             prefix, body = adverb, body[len(adverb):]
             break
@@ -120,11 +122,11 @@ def read_metadata(front: list[str], closing: list[str], body: list[str]) -> tupl
         if m := _SC_RESOLUTION.match(line):
             put("resolution_number", f"{m.group(1)} ({m.group(2)})")
             put("doc_type", "resolution")
-            put("symbol", f"S/RES/{m.group(1)} ({m.group(2)})")
-        if _SYMBOL_LINE.match(line):
+            put("symbol", un_symbols.sc_resolution_symbol(m.group(1), m.group(2)))
+        if un_symbols.is_symbol(line):
             put("symbol", line)
         if "通过" in line and line.startswith(("[", "［")):
-            drafts = _SYMBOL.findall(line)
+            drafts = [m.group(0) for m in un_symbols.find_symbols(line)]
             if drafts:
                 put("draft_symbols", drafts)
         for pattern, kind in _KIND_LINES:
@@ -147,7 +149,7 @@ def read_metadata(front: list[str], closing: list[str], body: list[str]) -> tupl
             put("doc_type", "resolution", "inferred")
     if "resolution_number" in found and "symbol" not in found and "/" in found["resolution_number"]:
         if any("大会" in line for line in lines) or found.get("session"):
-            put("symbol", f"A/RES/{found['resolution_number']}", "inferred")
+            put("symbol", un_symbols.ga_resolution_symbol(found["resolution_number"]), "inferred")
     return found, prov
 
 
@@ -159,7 +161,7 @@ def _title(front: list[str]) -> str | None:
     if not any(_SESSION.search(line) or _AGENDA.search(line) for line in front):
         return None  # without a UN header there is no telling a title from a first line
     plain = [line for line in front if not (_SESSION.search(line) or _AGENDA.search(line)
-             or _DATE.search(line) or _SYMBOL_LINE.match(line) or ADDRESSEE.match(line))]
+             or _DATE.search(line) or un_symbols.is_symbol(line) or ADDRESSEE.match(line))]
     return min(plain, key=len) if plain else None
 
 

@@ -88,7 +88,8 @@ def entity_catalog(context: dg.AssetExecutionContext, corpus: Corpus):
 
 @dg.asset(
     group_name=GROUP, kinds=KINDS, owners=OWNERS,
-    code_version=chain.files_version("lib/stats.py", "gazetteers/stopwords_un.txt", "gazetteers/sdg_goals.tsv"),
+    code_version=chain.files_version("lib/stats.py", "lib/structure.py", "lib/un_symbols.py", "gazetteers/stopwords_un.txt",
+                                     "gazetteers/sdg_goals.tsv"),
     description="Corpus statistics: per-document profiles, entity counts, countries, SDGs, operative "
                 "verbs, keywords, entity co-occurrence and the citation graph, computed with Polars.",
 )
