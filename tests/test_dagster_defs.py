@@ -1,44 +1,28 @@
-"""The Dagster layer: the definitions load, every asset carries what the UI shows, and the
-per-document assets materialise a partition on a test instance with their checks passing."""
+"""The Dagster layer: the definitions load cleanly, every asset carries what the UI shows, the
+per-document assets are the registry's stages, and a run materialises partitions with each
+document's own figures (one document) or the batch's, so labelled (many)."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from pipeline import schemas
-from pipeline.defs.clean import checks as clean_checks
-from pipeline.defs.resources import UnparlSettings
-from pipeline.defs.structure import checks as structure_checks
-from pipeline.defs.tokens import checks as token_checks
 from pipeline.definitions import defs
-from pipeline.defs.metadata import check_results
-from pipeline.lib import invariants, stages
-from conftest import CHARTER_FILE, REPORT_ID, RESOLUTION_ID, copy_seeds
+from pipeline.defs.documents.assets import document_stages
+from pipeline.defs.resources import UnparlSettings
+from pipeline.lib import chain, stamps, workdir
+from conftest import CHARTER_FILE, REPO, REPORT_ID, RESOLUTION_ID, copy_seeds
 
-PER_DOCUMENT = ["raw_documents", "clean_documents", "document_metadata", "paragraphs", "sentences", "tokens",
-                "entities"]
-CORPUS = ["entity_catalog", "corpus_statistics", "release"]
-GROUPS = {
-    "raw_documents": "ingest", "clean_documents": "clean", "document_metadata": "structure",
-    "paragraphs": "structure", "sentences": "tokens", "tokens": "tokens", "entities": "entities",
-    "entity_catalog": "entities", "corpus_statistics": "stats", "release": "publish",
-}
-CHECKS = {
-    "raw_documents": {"doc_ids_unique"},
-    "clean_documents": {"pieces_within_text"},
-    "paragraphs": {"para_ids_unique", "paragraph_offsets", "paragraph_kinds_known", "numbers_contiguous",
-                   "footnotes_linked"},
-    "sentences": {"sent_ids_unique", "sentence_offsets"},
-    "tokens": {"token_offsets"},
-    "entities": {"entity_offsets", "entity_types_known", "entities_within_paragraphs"},
-    "entity_catalog": {"entity_ids_unique"},
-    "release": {"checksums_match", "tables_in_datapackage", "counts_agree", "ids_unique"},
-}
+STAGES = ["documents", "tokens", "entities"]
+CORPUS = ["corpus", "document_status", "entity_catalog", "corpus_statistics", "release"]
+JOBS = {"document_chain", "corpus_release", "build"}
 
 
 @pytest.fixture(scope="module")
@@ -51,61 +35,82 @@ def graph(definitions):
     return definitions.resolve_asset_graph()
 
 
-def test_definitions_list_the_assets(graph):
+def parents(graph, name: str) -> set[str]:
+    return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
+
+
+# --- what the definitions declare ------------------------------------------------------------
+
+def test_definitions_load_without_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = defs()
+        loaded.resolve_asset_graph()
+        for job in loaded.jobs:
+            loaded.resolve_job_def(job.name)
+    assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.slow
+def test_definitions_import_without_warnings_in_a_fresh_process():
+    """Warnings raised while the modules are first imported (decorators) only show in a new process."""
+    code = ("from pipeline.definitions import defs\n"
+            "d = defs(); d.resolve_asset_graph()\n"
+            "[d.resolve_job_def(j.name) for j in d.jobs]\n")
+    done = subprocess.run([sys.executable, "-W", "always", "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
+
+
+def test_asset_keys_are_the_stages_then_the_corpus(graph):
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == sorted(PER_DOCUMENT + CORPUS)
+    assert keys == sorted(STAGES + CORPUS)
+    # the stage assets are the registry's: one name for the asset, the work table and the code
+    assert list(chain.NAMES) == STAGES
+    for name in STAGES:
+        assert name in chain.stage(name).tables
 
 
 def test_asset_lineage(graph):
-    def parents(name):
-        return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
-
-    assert parents("raw_documents") == set()
-    assert parents("clean_documents") == {"raw_documents"}
-    assert parents("document_metadata") == {"clean_documents"}
-    assert parents("paragraphs") == {"clean_documents"}
-    assert parents("sentences") == {"paragraphs", "document_metadata"}
-    assert parents("tokens") == {"sentences"}
-    assert parents("entities") == {"tokens"}
-    assert parents("entity_catalog") == {"entities"}
-    assert parents("corpus_statistics") == {"entity_catalog"}
-    assert parents("release") == {"corpus_statistics"}
+    for stage in chain.STAGES:
+        assert parents(graph, stage.name) == set(stage.reads), stage.name
+    assert parents(graph, "tokens") == {"documents"}
+    assert parents(graph, "entities") == {"documents", "tokens"}
+    assert parents(graph, "corpus") == set(STAGES)
+    assert parents(graph, "document_status") == {"corpus"}
+    assert parents(graph, "entity_catalog") == {"corpus"}
+    assert parents(graph, "corpus_statistics") == {"corpus", "entity_catalog"}
+    # the catalog, the statistics and the status reach the release as its inputs
+    assert parents(graph, "release") == {"corpus", "document_status", "entity_catalog", "corpus_statistics"}
 
 
-@pytest.mark.parametrize("name", PER_DOCUMENT + CORPUS)
+@pytest.mark.parametrize("name", STAGES + CORPUS)
 def test_asset_carries_group_kinds_owners_code_version_description(graph, name):
     node = graph.get(dg.AssetKey(name))
-    assert node.group_name == GROUPS[name]
-    assert "python" in node.kinds and ("parquet" in node.kinds)
+    assert node.group_name == {"release": "publish", **dict.fromkeys(STAGES, "documents")}.get(name, "corpus")
+    assert {"python", "parquet"} <= node.kinds
     assert node.owners == ["team:unparl"]
     assert node.code_version and isinstance(node.code_version, str)
     assert node.description and len(node.description) > 40
 
 
-def test_tokens_code_version_follows_the_user_dictionary(graph, tmp_path, monkeypatch):
-    from pipeline.defs import metadata
-
-    files = ("lib/tokens.py", "gazetteers/userdict.txt", "lib/stages.py", "lib/storage.py", "lib/invariants.py",
-             "lib/parallel.py", "schemas.py")
-    assert graph.get(dg.AssetKey("tokens")).code_version == metadata.code_version(*files)
+def test_stage_code_versions_are_the_registrys(graph):
+    """The UI's code version of a stage is the one its documents' stamps record (one staleness rule)."""
+    for name in STAGES:
+        assert graph.get(dg.AssetKey(name)).code_version == chain.code_version(name), name
+    assert len({chain.code_version(n) for n in STAGES}) == len(STAGES)
     assert "jieba" in graph.get(dg.AssetKey("tokens")).kinds
-    # a word added to the dictionary gives another code version, so the UI marks tokens stale
-    package = tmp_path / "pipeline"
-    for name in files:
-        (package / name).parent.mkdir(parents=True, exist_ok=True)
-        (package / name).write_bytes((metadata._PACKAGE / name).read_bytes())
-    with (package / "gazetteers/userdict.txt").open("a", encoding="utf-8") as f:
-        f.write("新词 50 nz\n")
-    monkeypatch.setattr(metadata, "_PACKAGE", package)
-    assert metadata.code_version(*files) != graph.get(dg.AssetKey("tokens")).code_version
 
 
-@pytest.mark.parametrize("name", PER_DOCUMENT)
-def test_per_document_assets_are_partitioned_by_document(graph, name):
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_assets_are_partitioned_by_document_and_run_in_one_step(graph, definitions, name):
     node = graph.get(dg.AssetKey(name))
     assert isinstance(node.partitions_def, dg.DynamicPartitionsDefinition)
     assert node.partitions_def.name == "documents"
     assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    assets_def = definitions.get_assets_def(name)
+    assert assets_def.op.name == "document_stages" and assets_def.can_subset
 
 
 @pytest.mark.parametrize("name", CORPUS)
@@ -113,65 +118,47 @@ def test_corpus_assets_are_not_partitioned(graph, name):
     assert graph.get(dg.AssetKey(name)).partitions_def is None
 
 
-def test_asset_checks_are_declared(graph):
+def test_each_stage_carries_its_registered_checks_and_the_corpus_its_own(graph, definitions):
     declared: dict[str, set[str]] = {}
     for key in graph.asset_check_keys:
         declared.setdefault(key.asset_key.to_user_string(), set()).add(key.name)
-    assert declared == CHECKS
+    for stage in chain.STAGES:
+        assert declared[stage.name] == {c.name for c in stage.all_checks}, stage.name
+        assert "completed" in declared[stage.name]
+    assert "documents_readable" in declared["documents"]
+    assert declared["document_status"] == {"no_quarantined_documents", "no_failed_documents"}
+    assert declared["entity_catalog"] == {"entity_ids_unique"}
+    assert declared["release"] == {"checksums_match", "tables_in_datapackage", "counts_agree", "ids_unique"}
+
+    def blocking(asset: str) -> dict[str, bool]:
+        return {spec.name: spec.blocking for spec in definitions.get_assets_def(asset).check_specs
+                if spec.asset_key == dg.AssetKey(asset)}
+
+    # One bad document never stops the release: the checks that name documents do not block...
+    assert not blocking("documents")["documents_readable"]
+    assert not blocking("documents")["completed"]
+    assert not any(blocking("document_status").values())
+    # ...while a release that fails its own checks does.
+    assert all(blocking("release").values())
+    assert blocking("documents")["paragraph_offsets"]
+
+
+def test_jobs_exist_and_automation_targets_them(definitions):
+    assert {job.name for job in definitions.jobs} == JOBS
+    for name in JOBS:
+        assert definitions.resolve_job_def(name).executor_def is dg.in_process_executor, name
+    (sensor,) = definitions.sensors
+    assert sensor.name == "new_reports_sensor"
+    assert {target.job_name for target in sensor.targets} <= JOBS
+    (schedule,) = definitions.schedules
+    assert schedule.name == "rebuild_release_schedule" and schedule.job_name in JOBS
 
 
 def test_settings_resource_is_provided(definitions):
     assert "settings" in definitions.resources
 
 
-# --- checks called directly ----------------------------------------------------------------
-
-def test_clean_check_fails_on_a_piece_that_does_not_match():
-    table = pa.Table.from_pylist([{"doc_id": "d", "clean_text": "1. 甲。\n2. 乙。"}])
-    good = {"d": [{"char_start": 0, "char_end": 5, "text": "1. 甲。"}]}
-    bad = {"d": [{"char_start": 1, "char_end": 5, "text": "1. 甲。"}]}
-    assert clean_checks.results(table, good)[0].passed
-    result = clean_checks.results(table, bad)[0]
-    assert not result.passed and result.metadata["broken"].value == 1
-
-
-def test_structure_checks_pass_on_the_seeds_and_fail_on_a_broken_table(report):
-    table = pa.Table.from_pylist(report.paragraphs)
-    texts = {report.doc["doc_id"]: report.doc["clean_text"]}
-    assert all(r.passed for r in structure_checks.results(table, texts))
-    broken = table.set_column(table.schema.get_field_index("char_start"), "char_start",
-                              pa.array([s + 1 for s in table.column("char_start").to_pylist()]))
-    outcome = {r.check_name: r for r in structure_checks.results(broken, texts)}
-    assert not outcome["paragraph_offsets"].passed
-    assert outcome["paragraph_offsets"].severity == dg.AssetCheckSeverity.ERROR
-    assert outcome["numbers_contiguous"].passed
-
-
-def test_sentence_and_token_checks(resolution):
-    """The invariants the sentences and tokens workers run on each document, as the assets report them."""
-    doc_id, text = resolution.doc["doc_id"], resolution.doc["clean_text"]
-
-    def offsets(rows):
-        return invariants.document_offsets_hold(doc_id, text, *([r[c] for r in rows] for c in ("text", "char_start", "char_end")))
-
-    def sentence_results(rows):
-        return check_results("sentences", {
-            "sent_ids_unique": invariants.unique(pa.Table.from_pylist(rows), "sent_id", within="doc_id"),
-            "sentence_offsets": offsets(rows)})
-
-    assert all(r.passed for r in sentence_results(resolution.sentences))
-    assert all(r.passed for r in check_results("tokens", {"token_offsets": offsets(resolution.tokens)}))
-    outcome = {r.check_name: r.passed for r in sentence_results(resolution.sentences + resolution.sentences[:1])}
-    assert outcome == {"sent_ids_unique": False, "sentence_offsets": True}
-    assert set(outcome) == {spec.name for spec in token_checks.SPECS}
-
-
 # --- materialising partitions --------------------------------------------------------------
-
-def assets(definitions, names):
-    wanted = set(names)
-    return [a for a in definitions.assets if any(k.to_user_string() in wanted for k in a.keys)]
-
 
 def settings_for(seeds: Path, data: Path) -> dict:
     return {"settings": UnparlSettings(seeds_dir=str(seeds), data_dir=str(data))}
@@ -183,110 +170,162 @@ def materialization(result, name):
     return events[0].materialization
 
 
-def test_one_partition_materialises_with_checks_passing(definitions, tmp_path):
-    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("documents", [REPORT_ID, RESOLUTION_ID])
-        result = dg.materialize(assets(definitions, PER_DOCUMENT), partition_key=RESOLUTION_ID,
-                                instance=instance, resources=settings_for(seeds, data))
-        assert result.success
-        evaluations = result.get_asset_check_evaluations()
-        assert {e.check_name for e in evaluations} == set().union(
-            *(CHECKS[n] for n in PER_DOCUMENT if n in CHECKS))
-        assert [e.check_name for e in evaluations if not e.passed] == []
-        paragraphs = materialization(result, "paragraphs")
-        assert paragraphs.partition == RESOLUTION_ID
-        assert paragraphs.metadata["dagster/row_count"].value == 60
-        assert paragraphs.metadata["by_kind"].value["operative"] == 24
-        assert "|" in paragraphs.metadata["preview"].value
-        docs = materialization(result, "document_metadata")
-        assert docs.metadata["dagster/row_count"].value == 1
-        assert "A/RES/74/303" in docs.metadata["warnings"].value
-        clean = materialization(result, "clean_documents")
-        assert clean.metadata["footnotes_moved"].value == 9
-        assert materialization(result, "tokens").metadata["backend"].value.startswith("jieba")
-    # only the requested partition was written
-    assert [p.name for p in (data / "work" / "paragraphs").iterdir()] == [f"{RESOLUTION_ID}.parquet"]
-    table = pq.read_table(data / "work" / "paragraphs" / f"{RESOLUTION_ID}.parquet")
-    assert table.schema.equals(schemas.PARAGRAPHS, check_metadata=False)
+def values(materialization) -> dict:
+    return {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
 
 
-def test_report_partition_counts(definitions, tmp_path):
+def evaluations(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def run_stages(seeds: Path, data: Path, instance, partitions: list[str], *, selection=None, **kwargs):
+    instance.add_dynamic_partitions("documents", [p for p in partitions
+                                                  if not instance.has_dynamic_partition("documents", p)])
+    return dg.materialize([document_stages], instance=instance, resources=settings_for(seeds, data),
+                          selection=selection, **kwargs)
+
+
+@pytest.mark.slow
+def test_one_document_shows_its_own_figures_with_checks_passing(tmp_path):
     seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("documents", [REPORT_ID])
-        result = dg.materialize(assets(definitions, PER_DOCUMENT[:4]), partition_key=REPORT_ID,
-                                instance=instance, resources=settings_for(seeds, data))
+        result = run_stages(seeds, data, instance, [RESOLUTION_ID], partition_key=RESOLUTION_ID)
         assert result.success
-        assert materialization(result, "clean_documents").metadata["page_breaks_rejoined"].value == 6
-        paragraphs = materialization(result, "paragraphs")
-        assert paragraphs.metadata["dagster/row_count"].value == 102
-        kinds = paragraphs.metadata["by_kind"].value
-        assert kinds == {"front_matter": 5, "heading": 19, "numbered": 72, "list_item": 6}
-        raw = materialization(result, "raw_documents")
-        assert raw.metadata["quarantined"].value == 0
+        checked = evaluations(result)
+        assert set(checked) == {(s.name, c.name) for s in chain.STAGES for c in s.all_checks}
+        assert [key for key, e in checked.items() if not e.passed] == []
+
+        documents = materialization(result, "documents")
+        assert documents.partition == RESOLUTION_ID
+        meta = values(documents)
+        assert meta["dagster/row_count"] == 1 and meta["status"] == "ok"
+        assert meta["rows"]["paragraphs"] == 60
+        assert meta["by_kind/operative"] == 24
+        assert meta["footnotes_moved"] == 9
+        assert "A/RES/74/303" in meta["warnings"]
+        assert "A/RES/74/304:" in meta["preview"] or "A/RES/74/304" in meta["preview"]
+        assert not any(k.startswith("batch/") for k in meta)
+        tokens = values(materialization(result, "tokens"))
+        assert tokens["dagster/row_count"] == pq.read_metadata(
+            workdir.work_path(data, "tokens", RESOLUTION_ID)).num_rows > 1000
+        assert tokens["backend"].startswith("jieba")
+    # only the requested partition was written, and its stamp says every stage ran
+    assert [p.name for p in (data / "work" / "paragraphs").iterdir()] == [f"{RESOLUTION_ID}.parquet"]
+    assert pq.read_schema(workdir.work_path(data, "paragraphs", RESOLUTION_ID)).equals(
+        schemas.PARAGRAPHS, check_metadata=False)
+    assert set(stamps.read_stamp(data, RESOLUTION_ID)["stages"]) == set(STAGES)
+    assert stamps.read_stamp(data, REPORT_ID) is None
 
 
-def test_a_partition_range_runs_in_one_run_and_matches_the_build(definitions, tmp_path, built):
-    """A second build in another folder gives byte-identical work files (stable ids, no timestamps)."""
+@pytest.mark.slow
+def test_one_stage_can_be_materialised_alone_and_again(tmp_path):
+    """The UI can select one stage asset (the multi-asset is subsettable); a rerun replaces its rows."""
     seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("documents", [REPORT_ID, RESOLUTION_ID])
-        result = dg.materialize(assets(definitions, PER_DOCUMENT), instance=instance,
-                                resources=settings_for(seeds, data), tags={
-                                    "dagster/asset_partition_range_start": REPORT_ID,
-                                    "dagster/asset_partition_range_end": RESOLUTION_ID})
+        for _ in range(2):
+            result = run_stages(seeds, data, instance, [REPORT_ID], selection=["documents"], partition_key=REPORT_ID)
+            assert result.success
+            assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {"documents"}
+        meta = values(materialization(result, "documents"))
+        assert meta["rows"]["paragraphs"] == 102
+        assert meta["page_breaks_rejoined"] == 6
+        kinds = {k.removeprefix("by_kind/"): v for k, v in meta.items() if k.startswith("by_kind/")}
+        assert kinds == {"front_matter": 5, "heading": 19, "numbered": 72, "list_item": 6}
+        assert {e.asset_key.to_user_string() for e in result.get_asset_check_evaluations()} == {"documents"}
+    assert pq.read_metadata(workdir.work_path(data, "paragraphs", REPORT_ID)).num_rows == 102
+    assert not workdir.work_path(data, "tokens", REPORT_ID).exists()
+    assert set(stamps.read_stamp(data, REPORT_ID)["stages"]) == {"documents"}
+
+
+@pytest.mark.slow
+def test_a_partition_range_runs_once_shows_batch_figures_and_matches_the_build(tmp_path, built):
+    """A run over two documents labels its figures as the batch's; its work files are
+    byte-identical to another build's (stable ids, no timestamps)."""
+    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
+    with dg.instance_for_test() as instance:
+        result = run_stages(seeds, data, instance, [REPORT_ID, RESOLUTION_ID], tags={
+            "dagster/asset_partition_range_start": REPORT_ID, "dagster/asset_partition_range_end": RESOLUTION_ID})
         assert result.success
-        partitions = {e.partition for e in result.get_asset_materialization_events()
-                      if e.asset_key.to_user_string() == "raw_documents"}
-        assert partitions == {REPORT_ID, RESOLUTION_ID}
         assert len(instance.get_run_records()) == 1
-    for stage in stages.STAGES:
+        events = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "tokens"]
+        assert {e.partition for e in events} == {REPORT_ID, RESOLUTION_ID}
+        for event in events:
+            meta = values(event.materialization)
+            assert "dagster/row_count" not in meta and "preview" not in meta and "status" not in meta
+            assert meta["batch/documents"] == 2
+            assert meta["batch/rows_by_document"] == {
+                doc: pq.read_metadata(workdir.work_path(data, "tokens", doc)).num_rows
+                for doc in (REPORT_ID, RESOLUTION_ID)}
+            assert "#18123" in meta["batch/note"]
+    for table in workdir.TABLES:
         for doc_id in (REPORT_ID, RESOLUTION_ID):
-            ours = (data / "work" / stage / f"{doc_id}.parquet").read_bytes()
-            theirs = (built.data / "work" / stage / f"{doc_id}.parquet").read_bytes()
-            assert ours == theirs, (stage, doc_id)
-    ids = pq.read_table(data / "work" / "paragraphs" / f"{REPORT_ID}.parquet", columns=["para_id"])
+            ours = workdir.work_path(data, table, doc_id).read_bytes()
+            theirs = workdir.work_path(built.data, table, doc_id).read_bytes()
+            assert ours == theirs, (table, doc_id)
+    ids = pq.read_table(workdir.work_path(data, "paragraphs", REPORT_ID), columns=["para_id"])
     assert ids.column("para_id").to_pylist()[:3] == ["A/74/759:fm1", "A/74/759:fm2", "A/74/759:fm3"]
 
 
-def test_rerunning_a_partition_replaces_its_rows(definitions, tmp_path):
-    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
-    chosen = assets(definitions, PER_DOCUMENT[:4])
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("documents", [RESOLUTION_ID])
-        for _ in range(2):
-            result = dg.materialize(chosen, partition_key=RESOLUTION_ID, instance=instance,
-                                    resources=settings_for(seeds, data))
-            assert result.success
-    assert pq.read_table(data / "work" / "paragraphs" / f"{RESOLUTION_ID}.parquet").num_rows == 60
-
-
-def test_quarantined_file_flows_through_as_empty_tables(definitions, tmp_path):
+@pytest.mark.slow
+def test_a_quarantined_document_fails_a_warning_check_naming_it(tmp_path):
     seeds, data = tmp_path / "seeds", tmp_path / "data"
     seeds.mkdir()
     (seeds / "scan.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("documents", ["scan"])
-        result = dg.materialize(assets(definitions, PER_DOCUMENT), partition_key="scan", instance=instance,
-                                resources=settings_for(seeds, data))
-        assert result.success
-        assert materialization(result, "raw_documents").metadata["quarantined"].value == 1
-        assert materialization(result, "paragraphs").metadata["dagster/row_count"].value == 0
-        assert materialization(result, "tokens").metadata["dagster/row_count"].value == 0
-    raw = stages.read_work(data, "raw", "scan").to_pylist()[0]
+        result = run_stages(seeds, data, instance, ["scan"], partition_key="scan")
+        assert result.success, "one unreadable file never fails the run"
+        readable = evaluations(result)[("documents", "documents_readable")]
+        assert not readable.passed and readable.severity == dg.AssetCheckSeverity.WARN
+        named = readable.metadata["documents"].value
+        assert "scan" in named and "binary" in named
+        assert [k for k, e in evaluations(result).items() if not e.passed] == [("documents", "documents_readable")]
+        documents = values(materialization(result, "documents"))
+        assert documents["status"].startswith("quarantined (binary)")
+        assert documents["rows"]["paragraphs"] == 0
+        assert values(materialization(result, "tokens"))["dagster/row_count"] == 0
+    raw = chain.read_raw(data, "scan")
     assert (raw["status"], raw["reason"]) == ("quarantined", "binary")
 
 
-def test_a_new_kind_of_document_goes_through_every_check(definitions, tmp_path):
+@pytest.mark.slow
+def test_a_document_a_stage_raises_on_fails_an_error_check_naming_it(tmp_path, monkeypatch):
+    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
+    real = chain.tokenize_columns
+
+    def tokenize(text, sentences, backend):
+        if "秘书长的报告" in text[:300]:
+            raise ValueError("a bug met in this text")
+        return real(text, sentences, backend)
+
+    monkeypatch.setattr(chain, "tokenize_columns", tokenize)  # the run's stages run in this process
+    with dg.instance_for_test() as instance:
+        result = run_stages(seeds, data, instance, [REPORT_ID, RESOLUTION_ID], tags={
+            "dagster/asset_partition_range_start": REPORT_ID, "dagster/asset_partition_range_end": RESOLUTION_ID})
+        assert result.success, "the other document goes on"
+        completed = evaluations(result)[("tokens", "completed")]
+        assert not completed.passed and completed.severity == dg.AssetCheckSeverity.ERROR
+        assert REPORT_ID in completed.metadata["documents"].value
+        assert "ValueError: a bug met in this text" in completed.metadata["documents"].value
+        assert RESOLUTION_ID not in completed.metadata["documents"].value
+        tokens = [e.materialization for e in result.get_asset_materialization_events()
+                  if e.asset_key.to_user_string() == "tokens"]
+        assert {m.partition for m in tokens} == {REPORT_ID, RESOLUTION_ID}
+        assert values(tokens[0])["batch/status"] == {"failed": 1, "ok": 1}
+    raw = chain.read_raw(data, REPORT_ID)
+    assert raw["reason"] == "internal_error" and "tokens stage failed" in raw["detail"]
+    # the failed document is not stamped as done, so the next build redoes it
+    assert stamps.read_stamp(data, REPORT_ID) is None
+    assert set(stamps.read_stamp(data, RESOLUTION_ID)["stages"]) == set(STAGES)
+
+
+@pytest.mark.slow
+def test_a_new_kind_of_document_goes_through_every_check(tmp_path):
     seeds, data = tmp_path / "seeds", tmp_path / "data"
     seeds.mkdir()
     shutil.copy(CHARTER_FILE, seeds / CHARTER_FILE.name)
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("documents", ["UN_Charter.zh"])
-        result = dg.materialize(assets(definitions, PER_DOCUMENT), partition_key="UN_Charter.zh",
-                                instance=instance, resources=settings_for(seeds, data))
+        result = run_stages(seeds, data, instance, ["UN_Charter.zh"], partition_key="UN_Charter.zh")
         assert result.success
-        assert materialization(result, "raw_documents").metadata["quarantined"].value == 0
-        failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-        assert failed == []
+        assert values(materialization(result, "documents"))["status"] == "ok"
+        assert [k for k, e in evaluations(result).items() if not e.passed] == []

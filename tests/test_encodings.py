@@ -1,7 +1,7 @@
 """Encodings and layout characters: a seed re-encoded, or re-laid-out, gives the same tables.
 
 Every case writes its input into tmp_path and runs the real per-document stages
-(pipeline.lib.stages: ingest → clean → structure → sentences → tokens → entities), the
+(pipeline.lib.chain, through pipeline.lib.runner: documents → tokens → entities), the
 functions the Dagster assets call; one test builds a mixed corpus through Dagster.
 """
 from __future__ import annotations
@@ -16,9 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.lib import stages
+from pipeline.lib import runner
 from pipeline.lib.clean import clean
 from pipeline.lib.ingest import decode_bytes, scan_sources
+from pipeline.lib.workdir import read_work
 from conftest import REPORT_FILE, RESOLUTION_FILE, sidecar_path
 
 TABLES = ("documents", "paragraphs", "sentences", "tokens", "entities")
@@ -40,8 +41,9 @@ TRADITIONAL = (
 
 def run_stages(seeds: Path, data: Path, doc_id: str) -> dict[str, pa.Table]:
     """Every per-document stage, as the assets run them; returns the work tables."""
-    stages.run_document(seeds, data, doc_id)
-    return {name: stages.read_work(data, name, doc_id) for name in ("raw", *TABLES)}
+    outcomes = runner.run_documents([doc_id], data_dir=data, seeds_dir=seeds)[doc_id]
+    assert not [o.detail for o in outcomes.values() if o.status == "failed"]
+    return {name: read_work(data, name, doc_id) for name in ("raw", *TABLES)}
 
 
 def one_document(tmp: Path, name: str, data: bytes, sidecar: Path | None = None) -> dict[str, pa.Table]:
@@ -193,6 +195,7 @@ def test_content_punctuation_is_kept_and_layout_goes(source, kept):
     assert clean(source).clean_text == kept
 
 
+@pytest.mark.slow
 def test_a_mixed_corpus_through_dagster_records_each_encoding(tmp_path):
     from pipeline.build import build
     from pipeline.defs.resources import UnparlSettings

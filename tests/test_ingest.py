@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.lib import stages
+from pipeline.lib import chain
 from pipeline.lib.ingest import Rejected, decode_bytes, doc_id_for, read_sidecar, scan_sources
+from pipeline.lib.workdir import WorkPathError, work_path
 from conftest import REPORT_FILE, RESOLUTION_FILE, SEEDS
 
 REPORT_TEXT = REPORT_FILE.read_text("utf-8")
@@ -121,7 +122,7 @@ def test_doc_id_is_one_safe_path_component(name, tmp_path):
     assert "/" not in doc_id and "\\" not in doc_id and "\x00" not in doc_id
     assert not doc_id.startswith((".", "-"))
     # and it names a file inside the work folder
-    assert stages.work_path(tmp_path, "raw", doc_id).parent == (tmp_path / "work" / "raw").resolve()
+    assert work_path(tmp_path, "raw", doc_id).parent == (tmp_path / "work" / "raw").resolve()
 
 
 def test_doc_id_is_stable_and_drops_the_extension():
@@ -133,13 +134,13 @@ def test_doc_id_is_stable_and_drops_the_extension():
 
 @pytest.mark.parametrize("doc_id", ["..", ".", "../x", "a/b", "/etc/passwd", "a\\b", "", "a\x00b"])
 def test_work_path_refuses_ids_that_leave_the_folder(tmp_path, doc_id):
-    with pytest.raises(stages.WorkPathError):
-        stages.work_path(tmp_path, "raw", doc_id)
+    with pytest.raises(WorkPathError):
+        work_path(tmp_path, "raw", doc_id)
 
 
-def test_work_path_refuses_unknown_stage(tmp_path):
-    with pytest.raises(stages.WorkPathError):
-        stages.work_path(tmp_path, "../raw", "doc")
+def test_work_path_refuses_unknown_table(tmp_path):
+    with pytest.raises(WorkPathError):
+        work_path(tmp_path, "../raw", "doc")
 
 
 def test_scan_finds_the_seeds_with_their_sidecars():
@@ -170,7 +171,7 @@ def test_ingest_quarantines_instead_of_failing(tmp_path):
     (seeds / "copy2.txt").write_text("1. 欢迎。", "utf-8")
     reasons = {}
     for source in scan_sources(seeds):
-        result = stages.ingest(seeds, tmp_path / "data", source.doc_id)
+        result = chain.documents_stage(chain.StageInput(tmp_path / "data", source.doc_id, seeds_dir=seeds))["raw"]
         row = result.table.to_pylist()[0]
         reasons[source.path.name] = row["reason"]
         assert result.quarantined == (row["status"] == "quarantined")

@@ -3,11 +3,14 @@
 One corpus of good and bad files is built through Dagster (pipeline.build.build): the run
 succeeds, the quarantine table and the asset metadata name each bad file and its reason,
 duplicates are recorded, two files claiming one symbol keep distinct ids, and texts with no
-UN structure still get paragraphs, sentences, tokens and entities.
+UN structure still get paragraphs, sentences, tokens and entities. A quarantined document and
+a document a stage raised on each show in the release's document_status table and fail an
+asset check that names them (WARN and ERROR), while the other documents are released.
 """
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import io
 import json
 import random
@@ -22,9 +25,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.defs.resources import UnparlSettings
-from pipeline.lib import invariants, stages
+from pipeline.lib import chain, invariants, runner, stamps
+from pipeline.lib.corpus import assemble
 from pipeline.lib.ingest import DEFAULT_MAX_BYTES, scan_sources
-from conftest import LETTER, REPORT_FILE, sidecar_path
+from pipeline.lib.workdir import StageResult, read_work
+from conftest import LETTER, REPORT_FILE, REPORT_ID, RESOLUTION_ID, copy_seeds, sidecar_path
 
 REPORT = REPORT_FILE.read_text("utf-8")
 PRESS_RELEASE = (
@@ -107,6 +112,7 @@ def corpus(tmp_path_factory) -> Corpus:
         yield Corpus(seeds, data, data / "releases" / (data / "LATEST").read_text().strip(), report, instance)
 
 
+@pytest.mark.slow
 def test_the_run_succeeds_and_the_good_documents_are_processed(corpus):
     runs = corpus.instance.get_run_records()
     assert runs and all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
@@ -114,6 +120,7 @@ def test_the_run_succeeds_and_the_good_documents_are_processed(corpus):
     assert docs == ["000_report", "001_report_again", "letter", "press_release"]
 
 
+@pytest.mark.slow
 def test_quarantine_table_names_every_bad_file_and_its_reason(corpus):
     rows = corpus.table("quarantine").to_pylist()
     assert {r["source_file"]: r["reason"] for r in rows} == {n: reason for n, (_, _, reason) in BAD_FILES.items()}
@@ -122,6 +129,7 @@ def test_quarantine_table_names_every_bad_file_and_its_reason(corpus):
         assert row["source_sha256"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, words", [
     ("huge.txt", f"over the limit of {SIZE_LIMIT:,} bytes"),
     ("cut_gb18030.txt", "gb18030 text cut off in the middle of a character"),
@@ -138,19 +146,39 @@ def test_each_detail_says_what_was_found(corpus, name, words):
     assert words in detail
 
 
-def test_asset_metadata_names_the_files_and_reasons(corpus):
-    event = corpus.instance.get_latest_materialization_event(dg.AssetKey("raw_documents"))
+def check_evaluation(instance: dg.DagsterInstance, asset: str, name: str):
+    """The latest evaluation of an asset check, as the UI shows it on the asset."""
+    record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(dg.AssetKey(asset), name))
+    assert record is not None and record.event is not None, f"{asset}: check {name} never ran"
+    return record.event.dagster_event.event_specific_data
+
+
+@pytest.mark.slow
+def test_asset_metadata_and_checks_name_the_files_and_reasons(corpus):
+    ids = {s.path.name: s.doc_id for s in scan_sources(corpus.seeds)}
+
+    def named(name: str, reason: str) -> str:
+        # A bad sidecar's detail names the sidecar; any other's, the file.
+        return name.replace(".txt", ".meta.json") if reason == "bad_sidecar" else name
+
+    event = corpus.instance.get_latest_materialization_event(dg.AssetKey("documents"))
     meta = event.asset_materialization.metadata
-    assert meta["quarantined"].value == len(BAD_FILES)
-    warnings = meta["warnings"].value
+    # One run built every document: its figures are the batch's, and say so.
+    assert "dagster/row_count" not in meta
+    assert meta["batch/status"].value == {"ok": 4, "quarantined": len(BAD_FILES)}
+    set_aside = meta["batch/set_aside"].value
+    readable = check_evaluation(corpus.instance, "documents", "documents_readable")
+    assert not readable.passed and readable.severity == dg.AssetCheckSeverity.WARN
+    assert readable.metadata["quarantined"].value == len(BAD_FILES)
     for name, (_, _, reason) in BAD_FILES.items():
-        assert f"quarantined ({reason}): {name}" in warnings or (
-            reason == "bad_sidecar" and f"quarantined ({reason}): {name.replace('.txt', '.meta.json')}" in warnings)
+        assert f"- {ids[name]}: quarantined ({reason}): {named(name, reason)}" in set_aside
+        assert f"- {ids[name]}: {reason}: {named(name, reason)}" in readable.metadata["documents"].value
     notes = corpus.report.release["release_notes"]
     for name, (_, _, reason) in BAD_FILES.items():
         assert f"quarantined {name} ({reason})" in notes
 
 
+@pytest.mark.slow
 def test_duplicate_bytes_are_one_document(corpus):
     docs = corpus.table("documents").to_pylist()
     assert sum(d["source_sha256"] == docs[0]["source_sha256"] for d in docs) == 1
@@ -159,6 +187,7 @@ def test_duplicate_bytes_are_one_document(corpus):
     assert statuses["zz_copy_of_report.txt"] == "quarantined"
 
 
+@pytest.mark.slow
 def test_two_files_claiming_one_symbol_keep_distinct_ids_and_warn(corpus):
     paragraphs = corpus.table("paragraphs")
     assert invariants.unique(paragraphs, "para_id")[0]
@@ -188,6 +217,7 @@ def test_two_files_claiming_one_symbol_keep_distinct_ids_and_warn(corpus):
             assert (row["doc_id"], ref) in ids
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc_id", ["letter", "press_release"])
 def test_texts_without_un_structure_still_get_every_table(corpus, doc_id):
     docs = {d["doc_id"]: d for d in corpus.table("documents").to_pylist()}
@@ -206,6 +236,11 @@ def test_texts_without_un_structure_still_get_every_table(corpus, doc_id):
 
 # --- ingest on its own: the limits and the sidecar checks ------------------------------------
 
+def ingest(seeds: Path, data: Path, doc_id: str, **kwargs) -> StageResult:
+    """The raw row the documents stage writes for one file: read, decoded, or set aside."""
+    return chain.documents_stage(chain.StageInput(data, doc_id, seeds_dir=seeds, **kwargs))["raw"]
+
+
 def _ingest_one(tmp_path: Path, name: str, data: bytes, sidecar: str | bytes | None = None, **kwargs) -> dict:
     seeds = tmp_path / "seeds"
     seeds.mkdir(exist_ok=True)
@@ -214,7 +249,7 @@ def _ingest_one(tmp_path: Path, name: str, data: bytes, sidecar: str | bytes | N
         target = seeds / (name.rsplit(".", 1)[0] + ".meta.json")
         target.write_bytes(sidecar if isinstance(sidecar, bytes) else sidecar.encode())
     [source] = [s for s in scan_sources(seeds) if s.path.name == name]
-    return stages.ingest(seeds, tmp_path / "data", source.doc_id, **kwargs).table.to_pylist()[0]
+    return ingest(seeds, tmp_path / "data", source.doc_id, **kwargs).table.to_pylist()[0]
 
 
 def test_the_default_size_limit_is_20_mb_and_is_checked_before_reading(tmp_path):
@@ -224,16 +259,17 @@ def test_the_default_size_limit_is_20_mb_and_is_checked_before_reading(tmp_path)
     seeds.mkdir()
     with open(seeds / "big.txt", "wb") as f:
         f.truncate(DEFAULT_MAX_BYTES + 1)  # sparse: costs no disk
-    row = stages.ingest(seeds, tmp_path / "data", "big").table.to_pylist()[0]
+    row = ingest(seeds, tmp_path / "data", "big").table.to_pylist()[0]
     assert (row["status"], row["reason"]) == ("quarantined", "too_large")
     assert "20,971,520 bytes" in row["detail"]
     (seeds / "big.txt").write_bytes(b"x" * 10)
     (seeds / "small.txt").write_text(REPORT[:500], "utf-8")
-    assert stages.ingest(seeds, tmp_path / "data", "small").table.to_pylist()[0]["status"] == "ok"
+    assert ingest(seeds, tmp_path / "data", "small").table.to_pylist()[0]["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_the_size_limit_comes_from_the_environment(tmp_path, monkeypatch):
-    from pipeline.defs.ingest.assets import raw_documents
+    from pipeline.defs.documents.assets import document_stages
     from pipeline.defs.resources import settings_from_env
 
     seeds = tmp_path / "seeds"
@@ -244,10 +280,10 @@ def test_the_size_limit_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("UNPARL_MAX_BYTES", "1000")
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("documents", ["report"])
-        result = dg.materialize([raw_documents], instance=instance, partition_key="report",
-                                resources={"settings": settings_from_env()})
+        result = dg.materialize([document_stages], instance=instance, partition_key="report",
+                                resources={"settings": settings_from_env()}, selection=["documents"])
     assert result.success
-    row = stages.read_work(tmp_path / "data", "raw", "report").to_pylist()[0]
+    row = read_work(tmp_path / "data", "raw", "report").to_pylist()[0]
     assert row["reason"] == "too_large" and "1,000 bytes" in row["detail"]
 
 
@@ -283,13 +319,22 @@ def test_two_empty_files_are_each_empty_not_duplicates(tmp_path):
     seeds.mkdir()
     (seeds / "a.txt").write_bytes(b"")
     (seeds / "b.txt").write_bytes(b"")
-    reasons = [stages.ingest(seeds, tmp_path / "data", s.doc_id).table.column("reason")[0].as_py()
+    reasons = [ingest(seeds, tmp_path / "data", s.doc_id).table.column("reason")[0].as_py()
                for s in scan_sources(seeds)]
     assert reasons == ["empty", "empty"]
 
 
 def _process(seeds: Path, data: Path, doc_id: str) -> None:
-    stages.run_document(seeds, data, doc_id)  # every stage done: the document may enter a release
+    """Every stage of one document, stamped as done: the document may enter a release."""
+    outcomes = runner.run_documents([doc_id], data_dir=data, seeds_dir=seeds)[doc_id]
+    assert all(o.status == "ok" for o in outcomes.values()), outcomes
+    stamps.write_stamp(data, doc_id, chain.NAMES, stamps.settings_key(DEFAULT_MAX_BYTES, "jieba"))
+
+
+def _corpus_tables(data: Path, doc_ids: list[str]) -> dict:
+    corpus = assemble(data, doc_ids)
+    assert not corpus.warnings
+    return corpus.tables()
 
 
 def test_who_keeps_a_shared_symbol_does_not_depend_on_arrival_order(tmp_path):
@@ -303,7 +348,7 @@ def test_who_keeps_a_shared_symbol_does_not_depend_on_arrival_order(tmp_path):
     # b arrives first and is processed alone; a, earlier in doc_id order, comes later.
     late = tmp_path / "late"
     _process(seeds, late, "b_report")
-    alone, _ = stages.corpus_tables(late, ["b_report"])
+    alone = _corpus_tables(late, ["b_report"])
     assert alone["paragraphs"].read().column("para_id")[0].as_py().startswith("A/74/759:")
     _process(seeds, late, "a_report")
     # Both processed together, in order.
@@ -311,8 +356,8 @@ def test_who_keeps_a_shared_symbol_does_not_depend_on_arrival_order(tmp_path):
     for doc_id in ("a_report", "b_report"):
         _process(seeds, fresh, doc_id)
 
-    late_tables, _ = stages.corpus_tables(late, ["a_report", "b_report"])
-    fresh_tables, _ = stages.corpus_tables(fresh, ["a_report", "b_report"])
+    late_tables = _corpus_tables(late, ["a_report", "b_report"])
+    fresh_tables = _corpus_tables(fresh, ["a_report", "b_report"])
     # Tables other than documents are read from their documents' files as a release is
     # written, with the ids the corpus rule gives them.
     read = {name: {t: (v if isinstance(v, pa.Table) else v.read()) for t, v in tables.items()}
@@ -327,3 +372,86 @@ def test_who_keeps_a_shared_symbol_does_not_depend_on_arrival_order(tmp_path):
     assert prefixes == {("a_report", "A/74/759"), ("b_report", "A/74/759@b_report")}
     warnings = fresh_tables["documents"].column("warnings").to_pylist()
     assert [any("also the symbol of document a_report" in w for w in ws) for ws in warnings] == [False, True]
+
+
+# --- one bad document among the seeds, through a build --------------------------------------
+
+def _release_table(data: Path, name: str) -> list[dict]:
+    release = data / "releases" / (data / "LATEST").read_text().strip()
+    return pq.read_table(release / f"{name}.parquet").to_pylist()
+
+
+@pytest.mark.slow
+def test_a_quarantined_document_shows_in_document_status_and_fails_a_warn_check(tmp_path):
+    from pipeline.build import build
+
+    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
+    (seeds / "broken.txt").write_bytes(random.Random(12).randbytes(200))
+    with dg.instance_for_test() as instance:
+        report = build(seeds, data, instance=instance)
+        runs = instance.get_run_records()
+        quarantined = check_evaluation(instance, "document_status", "no_quarantined_documents")
+        failed = check_evaluation(instance, "document_status", "no_failed_documents")
+    assert runs and all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+
+    # (a) The release's document_status says where it stands, and why.
+    status = {r["doc_id"]: r for r in _release_table(data, "document_status")}
+    [aside] = _release_table(data, "quarantine")
+    assert aside["source_file"] == "broken.txt" and aside["reason"] in {"binary", "undecodable"}
+    broken = status["broken"]
+    assert (broken["status"], broken["reason"], broken["detail"]) == ("quarantined", aside["reason"], aside["detail"])
+    assert broken["source_file"] == "broken.txt" and broken["detail"].startswith("broken.txt: ")
+
+    # (b) The check on document_status fails with WARN severity and names it.
+    assert not quarantined.passed and quarantined.severity == dg.AssetCheckSeverity.WARN
+    assert quarantined.metadata["documents"].value == 1
+    assert f"broken (broken.txt): {aside['reason']}: broken.txt: " in quarantined.metadata["listed"].value
+    assert failed.passed  # set aside for its input, not failed
+
+    # (c) The others are released.
+    assert report.release["created"] is True
+    assert [d["doc_id"] for d in _release_table(data, "documents")] == [REPORT_ID, RESOLUTION_ID]
+    assert [status[d]["status"] for d in (REPORT_ID, RESOLUTION_ID)] == ["ok", "ok"]
+    assert {t["doc_id"] for t in _release_table(data, "tokens")} == {REPORT_ID, RESOLUTION_ID}
+
+
+@pytest.mark.slow
+def test_a_document_a_stage_raised_on_fails_an_error_check_and_the_others_are_released(tmp_path, monkeypatch):
+    from pipeline.build import build
+
+    # The build runs in this process: the runner finds the stage in the registry at run time.
+    tokens = chain.stage("tokens")
+
+    def tokens_or_raise(given: chain.StageInput):
+        if given.doc_id == RESOLUTION_ID:
+            raise RuntimeError("the tokenizer broke")
+        return tokens.run(given)
+
+    monkeypatch.setitem(chain.BY_NAME, "tokens", dataclasses.replace(tokens, run=tokens_or_raise))
+    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
+    with dg.instance_for_test() as instance:
+        report = build(seeds, data, instance=instance)
+        runs = instance.get_run_records()
+        completed = check_evaluation(instance, "tokens", "completed")
+        failed = check_evaluation(instance, "document_status", "no_failed_documents")
+    # One document's error never fails the run.
+    assert runs and all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+
+    status = {r["doc_id"]: r for r in _release_table(data, "document_status")}
+    row = status[RESOLUTION_ID]
+    assert (row["status"], row["reason"]) == ("failed", "internal_error")
+    assert "the tokens stage failed: RuntimeError: the tokenizer broke" in row["detail"]
+
+    # The stage's own check fails with ERROR severity, naming the document and the error.
+    assert not completed.passed and completed.severity == dg.AssetCheckSeverity.ERROR
+    assert completed.metadata["failed"].value == 1
+    listed = completed.metadata["documents"].value
+    assert f"- {RESOLUTION_ID}: " in listed and "the tokens stage failed" in listed and REPORT_ID not in listed
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    assert f"{RESOLUTION_ID} (" in failed.metadata["listed"].value
+
+    # The other document is released, whole.
+    assert report.release["created"] is True
+    assert [d["doc_id"] for d in _release_table(data, "documents")] == [REPORT_ID]
+    assert status[REPORT_ID]["status"] == "ok" and status[REPORT_ID]["n_tokens"] > 1000
+    assert {t["doc_id"] for t in _release_table(data, "tokens")} == {REPORT_ID}

@@ -124,6 +124,22 @@ def test_jsonl_is_utf8_one_object_a_line(built):
     assert list(paragraph) == schemas.PARAGRAPHS.names
 
 
+def test_release_says_where_every_document_stands(built):
+    _, result = built
+    status = pq.read_table(result.path / "document_status.parquet").to_pylist()
+    lines = [json.loads(line) for line in
+             (result.path / "document_status.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert lines == status
+    by_doc = {row["doc_id"]: row for row in status}
+    assert by_doc["broken"]["status"] == "quarantined" and by_doc["broken"]["reason"] == "binary"
+    documents = pq.read_table(result.path / "documents.parquet").to_pylist()
+    for doc in documents:
+        assert by_doc[doc["doc_id"]]["status"] == "ok"
+        assert by_doc[doc["doc_id"]]["n_tokens"] == doc["n_tokens"] > 0
+    manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tables"]["document_status"] == len(documents) + 1
+
+
 def test_frictionless_accepts_the_data_package(built):
     frictionless = pytest.importorskip("frictionless")
     _, result = built
@@ -196,6 +212,23 @@ def test_nothing_new_cuts_no_release(tmp_path):
     assert not again.created
     assert again.version == first.version and again.content_hash == first.content_hash
     assert [p.name for p in (tmp_path / "releases").iterdir() if p.is_dir()] == [first.version]
+
+
+def test_a_release_failing_its_checks_is_not_published(tmp_path):
+    first = cut(tmp_path)
+    # A third document claiming the report's symbol, its ids not rewritten: para_ids repeat.
+    clash = {**NOTE, "symbol": REPORT["symbol"]}
+    bad = cut(tmp_path, corpus_tables(specs=(REPORT, RESOLUTION, clash)))
+    assert not bad.created and bad.version is None and bad.path is None
+    assert "not published" in bad.reason
+    failed = [name for name, (passed, _) in bad.checks.items() if not passed]
+    assert failed == ["ids_unique"]
+    assert "A/74/759:p1" in bad.checks["ids_unique"][1]["repeated"]["para_id"]
+    # LATEST still names the good release, and nothing of the bad one is left, hidden or not.
+    assert (tmp_path / "LATEST").read_text().strip() == first.version
+    assert sorted(p.name for p in (tmp_path / "releases").iterdir()) == sorted(
+        [first.version, f"unparl-{first.version}.zip", f"unparl-{first.version}.zip.sha256"])
+    assert first.checks and all(passed for passed, _ in first.checks.values())
 
 
 def test_versions_sort_by_time_with_a_suffix_on_the_same_day(tmp_path):
@@ -442,7 +475,7 @@ def test_content_hash_is_equal_for_equal_cuts_and_differs_with_one_row(tmp_path)
 
 
 class _Streamed:
-    """A table handed over a batch at a time, as stages.DocumentTable does."""
+    """A table handed over a batch at a time, as corpus.DocumentTable does."""
 
     def __init__(self, table: pa.Table, size: int) -> None:
         self.table, self.size, self.num_rows = table, size, table.num_rows

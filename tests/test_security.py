@@ -11,8 +11,8 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.lib import stages
 from pipeline.lib.ingest import doc_id_for
+from pipeline.lib.workdir import TABLES, WorkPathError, corpus_folder, work_path
 from conftest import REPO, REPORT_FILE
 
 PACKAGE = REPO / "pipeline"
@@ -71,15 +71,15 @@ EVIL_IDS = ["../../etc/passwd", "A/RES/..", "..", ".", "", "a\\..\\b", "x\x00y",
 
 @pytest.mark.parametrize("doc_id", EVIL_IDS)
 def test_work_paths_refuse_ids_that_could_leave_the_folder(tmp_path, doc_id):
-    for stage in stages.STAGES:
-        with pytest.raises(stages.WorkPathError):
-            stages.work_path(tmp_path, stage, doc_id)
+    for table in TABLES:
+        with pytest.raises(WorkPathError):
+            work_path(tmp_path, table, doc_id)
 
 
 @pytest.mark.parametrize("name", ["../x", "a/../../b", "LATEST", "", "..", "entity_catalog/../x"])
 def test_corpus_paths_refuse_odd_names(tmp_path, name):
-    with pytest.raises(stages.WorkPathError):
-        stages.corpus_path(tmp_path, name)
+    with pytest.raises(WorkPathError):
+        corpus_folder(tmp_path, name)
 
 
 @pytest.mark.parametrize("name", ["..txt", "....", "..\\..\\evil.txt", "%2e%2e%2fetc%2fpasswd.txt",
@@ -94,6 +94,7 @@ def _tree(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*")}
 
 
+@pytest.mark.slow
 def test_hostile_names_in_files_and_sidecars_write_only_inside_the_data_folder(tmp_path):
     from pipeline.build import build
     from pipeline.defs.resources import UnparlSettings
@@ -132,8 +133,9 @@ def test_hostile_names_in_files_and_sidecars_write_only_inside_the_data_folder(t
         assert re.fullmatch(r"[0-9A-Za-z_][0-9A-Za-z_.-]*", doc["doc_id"]), doc["doc_id"]
 
 
+@pytest.mark.slow
 def test_a_partition_key_that_is_a_path_fails_without_writing(tmp_path):
-    from pipeline.defs.ingest.assets import raw_documents
+    from pipeline.defs.documents.assets import document_stages
     from pipeline.defs.resources import UnparlSettings
 
     seeds, data = tmp_path / "seeds", tmp_path / "data"
@@ -142,7 +144,7 @@ def test_a_partition_key_that_is_a_path_fails_without_writing(tmp_path):
     before = _tree(tmp_path)
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("documents", ["../../etc/passwd"])
-        result = dg.materialize([raw_documents], instance=instance, partition_key="../../etc/passwd",
+        result = dg.materialize([document_stages], instance=instance, partition_key="../../etc/passwd",
                                 resources={"settings": UnparlSettings(seeds_dir=str(seeds), data_dir=str(data))},
                                 raise_on_error=False)
     assert not result.success

@@ -3,7 +3,8 @@
 The corpus (built by `corpus_tables`, also used by test_release.py) is a
 report and a resolution shaped like the seeds: numbered paragraphs, operative
 paragraphs with their verbs, footnotes citing symbols, and entities found by
-longest match from a small gazetteer, with real jieba tokens.
+longest match from a small gazetteer, with real jieba tokens; and the
+document_status rows the corpus asset gives for them and a quarantined file.
 """
 from __future__ import annotations
 
@@ -178,7 +179,17 @@ def corpus_tables(*, specs=(REPORT, RESOLUTION), sha: dict | None = None) -> dic
     ]
     quarantine = [{"source_file": "broken.bin", "source_sha256": "d" * 64, "reason": "binary",
                    "detail": "NUL bytes in the first 4 KiB"}]
+    # Where every document stands, as the corpus asset gives it: the documents read, and the
+    # quarantined file.
+    status = [{"doc_id": d["doc_id"], "source_file": d["source_file"], "symbol": d["symbol"], "status": "ok",
+               **{key: d[key] for key in ("n_paragraphs", "n_sentences", "n_tokens", "n_entities")},
+               "warnings": [], "code_version": "documents=test;tokens=test;entities=test"}
+              for d in rows["documents"]]
+    status.append({"doc_id": "broken", "source_file": "broken.bin", "status": "quarantined", "reason": "binary",
+                   "detail": "NUL bytes in the first 4 KiB", "n_paragraphs": 0, "n_sentences": 0, "n_tokens": 0,
+                   "n_entities": 0})
     tables = {name: to_arrow(part, schemas.TABLES[name]) for name, part in rows.items()}
+    tables["document_status"] = to_arrow(status, schemas.DOCUMENT_STATUS)
     tables["entity_catalog"] = to_arrow(catalog, schemas.ENTITY_CATALOG)
     tables["quarantine"] = to_arrow(quarantine, schemas.QUARANTINE)
     return tables
@@ -340,6 +351,28 @@ def test_summary_is_json_and_agrees_with_the_tables(tables, stats):
     assert summary["citations"]["resolved_in_corpus"] == 1
     assert summary["top_entities"][0]["count"] >= summary["top_entities"][-1]["count"]
     assert [d["doc_id"] for d in summary["documents"]] == ["000_9d28c16df01d42a8", "001_5d5ca6e1adb1dee0"]
+
+
+def test_statistics_saved_by_one_step_load_unchanged_in_the_next(tables, stats, tmp_path):
+    """The statistics asset saves what the release step loads (pipeline/defs/io.py): a release
+    cut from the loaded statistics is the one cut from those computed."""
+    import datetime
+
+    from pipeline.lib.release import cut_release
+
+    computed = stats_lib.Statistics.of(tables)
+    assert set(computed.tables) == set(STATS_SCHEMAS)
+    assert all(computed.tables[name].equals(stats[name]) for name in stats)
+    computed.save(tmp_path / "statistics")
+    loaded = stats_lib.Statistics.load(tmp_path / "statistics")
+    dump = lambda summary: json.dumps(summary, ensure_ascii=False, sort_keys=True)  # noqa: E731
+    assert dump(loaded.summary) == dump(computed.summary) == dump(summarise(tables, stats))
+    cuts = [cut_release(tmp_path / name, tables, s.tables, s.summary, inputs=[], notes=[], code_version={},
+                        today=datetime.date(2024, 5, 1))
+            for name, s in (("computed", computed), ("loaded", loaded))]
+    assert cuts[0].created and cuts[1].content_hash == cuts[0].content_hash
+    for path in sorted(cuts[0].path.glob("stats_*.parquet")):
+        assert (cuts[1].path / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_empty_corpus_still_lists_the_seventeen_goals():

@@ -5,10 +5,13 @@ on nearly every token span and proper-noun tag; the floors below hold that agree
 """
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from pipeline.lib import tokens
-from tests.conftest import REPORT_FILE, RESOLUTION_FILE, process_file
+from pipeline.lib import chain, runner, tokens
+from pipeline.lib.workdir import read_work
+from tests.conftest import REPORT_FILE, RESOLUTION_FILE, process_file, sidecar_path
 
 rjieba = pytest.importorskip("rjieba")
 
@@ -67,7 +70,23 @@ def test_backend_name_carries_the_version():
     assert tokens.backend_name("rjieba") == f"rjieba {__import__('importlib.metadata').metadata.version('rjieba')}"
 
 
-def test_backend_choice_from_argument_setting_and_environment(monkeypatch):
+@pytest.mark.parametrize("backend", tokens.BACKENDS)
+def test_the_chain_tokenizes_with_the_backend_it_is_given(seeds, backend, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for path in (REPORT_FILE, sidecar_path(REPORT_FILE)):
+        shutil.copy(path, folder / path.name)
+    (key,) = chain.locate_sources(folder)
+    data = tmp_path / "data"
+    outcomes = runner.run_documents([key], ("documents", "tokens"), data_dir=data, seeds_dir=folder, backend=backend)
+    assert {o.status for o in outcomes[key].values()} == {"ok"}
+    written = read_work(data, "tokens", key).select(["char_start", "char_end", "pos"]).to_pylist()
+    expected = [{k: t[k] for k in ("char_start", "char_end", "pos")} for t in _tokens(seeds[0], backend)]
+    assert written == expected
+
+
+def test_backend_choice_from_argument_setting_and_environment(seeds, monkeypatch):
+    # `seeds` ran the chain in this process: that leaves the process's choice to the environment.
     monkeypatch.delenv(tokens.ENV_VAR, raising=False)
     assert tokens.current_backend() == "jieba"
     monkeypatch.setenv(tokens.ENV_VAR, "rjieba")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 import pyarrow as pa
 
-from pipeline.defs.resources import UnparlSettings, settings_from_env
+from pipeline.defs.resources import UnparlSettings
 from pipeline.lib.corpus import Corpus
 from pipeline.lib.stats import Statistics
 from pipeline.lib.storage import read_parquet, write_parquet
@@ -19,8 +19,9 @@ from pipeline.lib.workdir import corpus_folder
 LOADERS = {"corpus": Corpus.load, "corpus_statistics": Statistics.load}
 
 
-class CorpusIOManager(dg.ConfigurableIOManager):
-    settings: UnparlSettings
+class CorpusIOManager(dg.IOManager):
+    def __init__(self, settings: UnparlSettings) -> None:
+        self.settings = settings
 
     def _folder(self, key: dg.AssetKey):
         return corpus_folder(self.settings.data_path, key.path[-1])
@@ -44,6 +45,14 @@ class CorpusIOManager(dg.ConfigurableIOManager):
         return loader(folder) if loader else read_parquet(folder / "table.parquet")
 
 
+@dg.io_manager(required_resource_keys={"settings"},
+               description="Saves each corpus asset's output under the data folder's work/corpus/<asset>/.")
+def corpus_io_manager(init_context: dg.InitResourceContext) -> CorpusIOManager:
+    # The run's own settings resource rather than a nested copy of it: Dagster 1.13 resolves a
+    # nested resource through a deprecated context property, and two copies could disagree.
+    return CorpusIOManager(init_context.resources.settings)
+
+
 @dg.definitions
 def io_manager() -> dg.Definitions:
-    return dg.Definitions(resources={"io_manager": CorpusIOManager(settings=settings_from_env())})
+    return dg.Definitions(resources={"io_manager": corpus_io_manager})

@@ -375,7 +375,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="entities", run=entities_stage, reads=("documents", "tokens"), tables=("entities",),
-        code=("lib/entities.py", "gazetteers/"),
+        code=("lib/entities.py", "lib/un_symbols.py", "gazetteers/"),
         checks=(
             Check("entity_offsets", "clean_text[char_start:char_end] == text for every mention."),
             Check("entity_types_known", "Every type is one of the contract's entity types."),

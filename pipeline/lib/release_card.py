@@ -131,7 +131,8 @@ def data_package(folder: Path, ctx: dict) -> dict:
             "description": ctx["descriptions"][name],
             "schema": _table_schema(name, table.schema, native_nesting=True),
         })
-    for name in ("documents", "paragraphs", "entities"):
+    # Every table the release also writes as JSON Lines (release.JSONL_TABLES), as it wrote them.
+    for name in (n for n in tables if (folder / f"{n}.jsonl").is_file()):
         path = f"{name}.jsonl"
         resources.append({
             "name": f"{name}-jsonl",

@@ -176,7 +176,7 @@ def run_chain(keys: Sequence[str], stages: Sequence[str] = chain.NAMES, *, data_
                               located.get(key)) for key in keys}
     workers = resolve_workers(workers)
     if workers <= 1 or len(keys) < MIN_BATCH:
-        tokens.set_backend(backend)
+        # Each input names its backend: the process's own choice (set_backend) is left alone.
         for name in chosen:
             yield name, [run_stage(name, inputs[key]) for key in keys]
         return

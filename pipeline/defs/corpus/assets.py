@@ -71,7 +71,7 @@ def document_status(context: dg.AssetExecutionContext, corpus: Corpus):
 
 @dg.asset(
     group_name=GROUP, kinds=KINDS, owners=OWNERS,
-    code_version=chain.files_version("lib/entities.py", "gazetteers/", "schemas.py"),
+    code_version=chain.files_version("lib/entities.py", "lib/un_symbols.py", "gazetteers/", "schemas.py"),
     check_specs=[dg.AssetCheckSpec("entity_ids_unique", asset="entity_catalog", blocking=True,
                                    description="The catalog lists each entity once.")],
     description="One row per canonical entity of the corpus: type, Chinese name, aliases, ISO3 for "
