@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sys
 import warnings
 from collections.abc import Iterator
@@ -49,6 +50,10 @@ MANY_PARTITIONS = 20
 PLANNED_EVENTS_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 # Step events stay in the instance (and the UI); the terminal shows warnings and errors only.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# A build's runs name the process that runs them, so that the next build can tell a run whose
+# process was killed (kill -9, the OOM killer, a closed terminal) from one still running.
+TRIGGER_TAG, PID_TAG, PID_START_TAG, HOST_TAG = "unparl/trigger", "unparl/pid", "unparl/pid_start", "unparl/host"
+UNFINISHED = (dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)
 
 
 @dataclass
@@ -59,6 +64,7 @@ class BuildReport:
     runs: list[str] = field(default_factory=list)
     release: dict = field(default_factory=dict)
     summary: str = ""
+    abandoned: list[str] = field(default_factory=list)  # runs of killed builds, marked failed now
 
 
 def build(seeds_dir: Path, data_dir: Path, instance: dg.DagsterInstance | None = None,
@@ -80,9 +86,10 @@ def build(seeds_dir: Path, data_dir: Path, instance: dg.DagsterInstance | None =
 
 def _build(settings: UnparlSettings, instance: dg.DagsterInstance) -> BuildReport:
     seeds_dir, data_dir = settings.seeds_path, settings.data_path
+    abandoned = fail_abandoned_runs(instance)
     known = instance.get_dynamic_partitions(documents_partitions.name)
     plan = planning.plan(seeds_dir, data_dir, known=set(known), settings=settings.stamp_settings)
-    report = BuildReport(added=plan.added, removed=plan.removed, summary=plan.summary())
+    report = BuildReport(added=plan.added, removed=plan.removed, summary=plan.summary(), abandoned=abandoned)
     if plan.added:
         instance.add_dynamic_partitions(documents_partitions.name, plan.added)
     for key in plan.removed:
@@ -98,6 +105,80 @@ def _build(settings: UnparlSettings, instance: dg.DagsterInstance) -> BuildRepor
         if event.asset_key.to_user_string() == "release":
             report.release = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
     return report
+
+
+def run_tags() -> dict[str, str]:
+    """The tags of a run this process creates: who triggered it, and which process on which host
+    runs it (see fail_abandoned_runs)."""
+    tags = {TRIGGER_TAG: "build", PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    started = _process_start(os.getpid())
+    if started is not None:
+        tags[PID_START_TAG] = started
+    return tags
+
+
+def fail_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the unfinished runs of earlier builds on this host whose process is gone.
+
+    A build runs its runs in its own process; killed (kill -9, the OOM killer), it cannot record
+    their end, and the UI would show them running for ever. Dagster's run monitoring cannot tell
+    either: with the default run launcher it only fails runs that never start. Returns the runs
+    marked failed."""
+    host = socket.gethostname()
+    records = instance.get_run_records(filters=dg.RunsFilter(
+        statuses=list(UNFINISHED), tags={TRIGGER_TAG: "build", HOST_TAG: host}))
+    failed = []
+    for record in records:
+        run = record.dagster_run
+        if run.parent_run_id is not None:
+            continue  # a re-execution or retry (UI, daemon): it inherits the tags, not the process
+        try:
+            pid = int(run.tags[PID_TAG])
+        except (KeyError, ValueError):
+            continue  # not ours to judge
+        if _process_alive(pid, run.tags.get(PID_START_TAG)):
+            continue
+        current = instance.get_run_by_id(run.run_id)
+        if current is None or current.status not in UNFINISHED:
+            continue  # finished meanwhile (another build marked it)
+        instance.report_run_failed(
+            current, f"The build process that ran this run (pid {pid} on {host}) died before the run "
+                     f"finished: it was killed (kill -9, out of memory) or its machine stopped. Marked "
+                     f"failed by the next `unparl build`; that build redoes the documents it did not finish.")
+        failed.append(run.run_id)
+    return failed
+
+
+def _process_start(pid: int) -> str | None:
+    """When the process started (clock ticks since boot, from /proc), to tell it from a later
+    process given the same pid; None without /proc."""
+    stat = _proc_stat(pid)
+    return stat[1] if stat else None
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of a process from /proc/<pid>/stat, or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], fields[19]
+
+
+def _process_alive(pid: int, started: str | None) -> bool:
+    """Whether the process `pid` (started at `started`, if known) still runs. A zombie (killed,
+    not yet reaped by its parent) has ended; so has a process whose pid another now has."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process has this pid
+    stat = _proc_stat(pid)
+    if stat is None:
+        return True  # no /proc: the pid exists
+    state, start = stat
+    return state not in ("Z", "X") and (started is None or start == started)
 
 
 @contextlib.contextmanager
@@ -121,7 +202,7 @@ def _execute(location, instance: dg.DagsterInstance, spec: planning.RunSpec):
     """One run of a planned spec, created as the UI creates it and executed in this process."""
     (repository_name,) = location.get_repository_names()
     assets = None
-    tags = {"unparl/trigger": "build"}
+    tags = run_tags()
     if spec.start is not None:
         tags |= {"dagster/asset_partition_range_start": spec.start, "dagster/asset_partition_range_end": spec.end}
         assets = [dg.AssetKey(k) for k in spec.stages]
@@ -186,7 +267,9 @@ def ensure_instance_home(default: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        # The repo's template (what `make` copies), else the least a local instance needs.
+        template = REPO / ".dagster.yaml"
+        config.write_text(template.read_text() if template.is_file() else "telemetry:\n  enabled: false\n")
     # Two builds started at once on a new instance would both create its SQLite tables:
     # create them under a lock, once.
     import fcntl

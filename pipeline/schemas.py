@@ -49,7 +49,8 @@ DOCUMENTS = _schema(
     _field("draft_symbols", pa.list_(pa.string()), "Symbols of the drafts a resolution was adopted from."),
     _field("provenance", pa.struct([pa.field(f, pa.string()) for f in METADATA_FIELDS]),
            "For every metadata field: 'text', 'sidecar' or 'inferred' (null when the field is null)."),
-    _field("language", pa.string(), "BCP 47 language tag of the text.", False),
+    _field("language", pa.string(), "BCP 47 language tag of the text: the sidecar's, else its script's (zh-Hans, or zh-Hant "
+           "for traditional characters).", False),
     _field("source_file", pa.string(), "Source file name inside the seeds folder.", False),
     _field("source_sha256", pa.string(), "SHA-256 of the source file's bytes.", False),
     _field("source_bytes", pa.int64(), "Size of the source file in bytes.", False),
@@ -127,7 +128,8 @@ ENTITY_CATALOG = _schema(
 QUARANTINE = _schema(
     _field("source_file", pa.string(), "File that was not processed.", False),
     _field("source_sha256", pa.string(), "SHA-256 of its bytes (null if unreadable)."),
-    _field("reason", CATEGORY, "Short reason code (empty, binary, undecodable, truncated, too_large, bad_sidecar, duplicate).", False),
+    _field("reason", CATEGORY, "Short reason code (empty, binary, markup, not_chinese, undecodable, truncated, too_large, "
+           "bad_sidecar, duplicate, …; the README's \"When something goes wrong\" lists them all).", False),
     _field("detail", pa.string(), "What was found, in words."),
 )
 

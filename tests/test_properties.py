@@ -19,8 +19,14 @@ from pipeline.lib.corpus import assemble
 from pipeline.lib.document import process_document
 from pipeline.schemas import PARAGRAPHS, SENTENCES, TOKENS, ENTITIES
 
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-REASONS = {"empty", "binary", "undecodable", "truncated", "too_large", "bad_sidecar", "duplicate"}
+PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+REASONS = {"empty", "binary", "undecodable", "truncated", "too_large", "bad_sidecar", "duplicate", "not_chinese",
+           "markup"}
+
+def has_han(text: str) -> bool:
+    """A Chinese character by Unicode's own names (unassigned code points are not)."""
+    return any(unicodedata.name(ch, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
+               for ch in text)
 
 # What cleaning drops or rewrites by design: invisible characters go, layout spaces become
 # spaces, full-width digits and Latin letters become ASCII.
@@ -112,8 +118,11 @@ def check_document(text: str, removed_by_design: str, *, with_entities: bool) ->
     # The chain reads the text as a file: only a text that is not one is set aside, with its reason.
     aside = [w for w in result.warnings if w.startswith("quarantined (")]
     if aside:
+        letters = [ch for ch in text if ch.isalnum()]
         assert (aside[0].startswith("quarantined (binary)") and ("\x00" in text or control_characters(text) > 8)
-                or aside[0].startswith("quarantined (empty)") and not content(text)), aside
+                or aside[0].startswith("quarantined (empty)") and not letters
+                or aside[0].startswith("quarantined (not_chinese)") and not has_han(text)
+                or aside[0].startswith("quarantined (markup)") and "<" in text), aside
         assert not (result.paragraphs or result.sentences or result.tokens or result.entities)
         return
     clean_text = result.doc["clean_text"]
@@ -155,13 +164,13 @@ def test_generated_un_like_documents(doc):
     check_document(text, removed, with_entities=True)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.text(max_size=300))
 def test_arbitrary_unicode_text(text):
     check_document(text, "", with_entities=False)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("联合国，。 \n\r\t\u3000\u200b*[]()#¹²1.(a)")), max_size=200))
 def test_text_made_of_the_characters_cleaning_treats_specially(text):
     # Markup may be formed by chance here; its characters are the only ones allowed to go.
@@ -189,7 +198,7 @@ def byte_inputs(draw) -> bytes:
     return bom + draw(st.one_of(st.binary(max_size=500), st.just(text.encode("utf-8"))))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(byte_inputs())
 def test_random_bytes_give_a_quarantine_entry_or_a_document(data):
     with tempfile.TemporaryDirectory() as tmp:

@@ -166,6 +166,8 @@ def test_asset_metadata_and_checks_name_the_files_and_reasons(corpus):
     # One run built every document: its figures are the batch's, and say so.
     assert "dagster/row_count" not in meta
     assert meta["batch/status"].value == {"ok": 4, "quarantined": len(BAD_FILES)}
+    header = [c.strip() for c in meta["batch/preview"].value.splitlines()[0].strip("| ").split("|")]
+    assert header[0] == "doc_id" and len(header) == len(set(header)), header  # each row names its document
     set_aside = meta["batch/set_aside"].value
     readable = check_evaluation(corpus.instance, "documents", "documents_readable")
     assert not readable.passed and readable.severity == dg.AssetCheckSeverity.WARN

@@ -26,7 +26,9 @@ import pyarrow as pa
 
 from pipeline import schemas
 from pipeline.lib.clean import Cleaned, CleanPiece, clean
-from pipeline.lib.ingest import DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, read_sidecar, scan_sources
+from pipeline.lib.ingest import (
+    DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, display_name, read_input, read_sidecar, scan_sources,
+)
 from pipeline.lib.invariants import (
     document_offsets_hold, entity_types_known, footnotes_linked, mentions_within, numbers_contiguous,
     paragraph_kinds_known, unique,
@@ -103,11 +105,12 @@ COMPLETED = Check("completed", "The stage finished on every document of the run 
 
 def locate_sources(seeds_dir: Path) -> dict[str, tuple[Source, Source | None]]:
     """Every document's source and, when another file holds the same bytes under an earlier
-    name, that twin. One scan of the folder serves a whole batch."""
+    name, that twin. One scan of the folder serves a whole batch. A file that cannot be read is
+    nobody's twin; one whose only fault is its sidecar is, as when its sidecar's JSON is bad."""
     first_by_hash: dict[str, Source] = {}
     located = {}
     for source in sorted(scan_sources(seeds_dir), key=lambda s: s.path.name):
-        if source.error:
+        if source.error and source.error_reason != "bad_sidecar":
             located[source.doc_id] = (source, None)
             continue
         twin = first_by_hash.setdefault(source.sha256, source)
@@ -128,7 +131,11 @@ def read_raw(data_dir: Path, doc_id: str, *, text: bool = False) -> dict:
 
 
 def _ingest(given: StageInput) -> dict:
-    """Read and decode one document: its raw row (status ok or quarantined, with the reason)."""
+    """Read and decode one document: its raw row (status ok or quarantined, with the reason).
+
+    source_sha256 is the hash of the very bytes decoded: a file whose bytes are not those the
+    folder's scan hashed (it changed in between) is set aside as `changing`, and is not stamped
+    (pipeline/defs/documents/assets.py), so the next build reads it again."""
     located = given.located
     if located is None and given.seeds_dir is not None:
         located = locate_sources(given.seeds_dir).get(given.doc_id)
@@ -140,37 +147,47 @@ def _ingest(given: StageInput) -> dict:
         row["warnings"] = [f"quarantined (missing): {row['detail']}"]
         return row
     source, twin = located
+    name = source.name  # storable: a name that is not UTF-8 has its bytes escaped
     row = {
-        "doc_id": given.doc_id, "source_file": source.path.name, "source_sha256": source.sha256,
-        "source_bytes": source.size, "sidecar_file": source.sidecar.name if source.sidecar else None,
-        "sidecar_sha256": source.sidecar_sha256,
-        "sidecar_bytes": None, "twin_file": twin.path.name if twin else None, "sidecar": None, "encoding": None,
+        "doc_id": given.doc_id, "source_file": name, "source_sha256": source.sha256,
+        "source_bytes": source.size, "sidecar_file": display_name(source.sidecar.name) if source.sidecar else None,
+        "sidecar_sha256": source.sidecar_sha256, "sidecar_bytes": source.sidecar_size,
+        "twin_file": twin.name if twin else None, "sidecar": None, "encoding": None,
         "encoding_confidence": None, "text": "", "warnings": [], "status": "ok",
         "reason": None, "detail": None,
     }
+    notes = []
+    if name != source.path.name:
+        notes.append(f"the file name is not valid UTF-8: recorded as '{name}', each byte that is not UTF-8 "
+                     "escaped as \\xNN (rename the file in UTF-8 to keep its name readable)")
     try:
         # The file itself first (its size before its bytes are read), then its twin, then its sidecar.
         if source.error:
-            raise Rejected("unreadable", source.error)
+            raise Rejected(source.error_reason or "unreadable", source.error)
         if source.size > given.max_bytes:
-            raise Rejected("too_large", f"{source.path.name}: {source.size:,} bytes is over the limit of "
+            raise Rejected("too_large", f"{name}: {source.size:,} bytes is over the limit of "
                            f"{given.max_bytes:,} bytes (UNPARL_MAX_BYTES)")
         try:
-            data = source.path.read_bytes()
-            row["sidecar_bytes"] = source.sidecar.stat().st_size if source.sidecar else None
+            data = read_input(source.path)
         except OSError as exc:
-            raise Rejected("unreadable", f"{source.path.name}: cannot be read ({exc.strerror or exc})") from exc
-        decoded = decode_bytes(data, name=source.path.name, max_bytes=given.max_bytes)
+            raise Rejected("unreadable", f"{name}: cannot be read ({exc.strerror or exc})") from exc
+        sha256 = hashlib.sha256(data).hexdigest()
+        row.update(source_sha256=sha256, source_bytes=len(data))
+        if sha256 != source.sha256:
+            raise Rejected("changing", f"{name}: changed while it was read ({source.size:,} bytes with sha256 "
+                           f"{source.sha256[:12]}… when the folder was scanned, {len(data):,} bytes with sha256 "
+                           f"{sha256[:12]}… when read): left for the next build")
+        decoded = decode_bytes(data, name=name, max_bytes=given.max_bytes)
         if twin is not None:
-            raise Rejected("duplicate", f"{source.path.name}: same bytes as {twin.path.name}, "
+            raise Rejected("duplicate", f"{name}: same bytes as {twin.name}, "
                            f"which is processed as document {twin.doc_id}")
-        sidecar = read_sidecar(source.sidecar)
+        sidecar = read_sidecar(source.sidecar, expected_sha256=source.sidecar_sha256)
         row.update(sidecar=json.dumps(sidecar, ensure_ascii=False, sort_keys=True),
                    encoding=decoded.encoding, encoding_confidence=decoded.confidence,
-                   text=decoded.text, warnings=decoded.warnings)
+                   text=decoded.text, warnings=notes + decoded.warnings)
     except Rejected as exc:
         row.update(status="quarantined", reason=exc.reason, detail=exc.detail,
-                   warnings=[f"quarantined ({exc.reason}): {exc.detail}"])
+                   warnings=[*notes, f"quarantined ({exc.reason}): {exc.detail}"])
     return row
 
 
@@ -196,7 +213,10 @@ def attach_doc_id(rows: list[dict], doc_id: str) -> list[dict]:
 
 def document_row(*, doc_id: str, cleaned: Cleaned, structure: Structure, source: dict,
                  sidecar: dict | None) -> dict:
-    """The documents-table row for a document (counts are filled in when the corpus is assembled)."""
+    """The documents-table row for a document (counts are filled in when the corpus is assembled).
+    Its language is the sidecar's, else the script of its text (zh-Hans or zh-Hant)."""
+    from pipeline.lib.ingest import text_language
+
     meta = structure.metadata
     return {
         "doc_id": doc_id,
@@ -204,7 +224,7 @@ def document_row(*, doc_id: str, cleaned: Cleaned, structure: Structure, source:
         "symbol_in_text": structure.symbol_in_text,
         "provenance": {key: structure.provenance.get(key) if meta.get(key) is not None else None
                        for key in schemas.METADATA_FIELDS},
-        "language": (sidecar or {}).get("language") or "zh-Hans",
+        "language": (sidecar or {}).get("language") or text_language(cleaned.clean_text, source.get("encoding")),
         "source_file": source.get("source_file"),
         "source_sha256": source.get("source_sha256"),
         "source_bytes": source.get("source_bytes"),

@@ -1,27 +1,33 @@
 """Reading source files: discovery, sidecars, decoding, and the reasons a file is set aside.
 
-A document is any regular file in the seeds folder that is not hidden and not a
-sidecar. Its sidecar, `<name>.meta.json` beside it (for `report.txt`: `report.meta.json`),
-declares metadata the text lacks. Nothing here ever turns a name from a file or a
-sidecar into a path: ids are sanitised to one safe path component.
+A document is any entry of the seeds folder that is not hidden (its name starts with '.'),
+not a sidecar and not a folder (list_documents, the one rule). Its sidecar, `<name>.meta.json`
+beside it (for `report.txt`: `report.meta.json`), declares metadata the text lacks. Every
+input is read through read_input: a symbolic link is followed only to a file inside the
+folder, and nothing but a regular file is ever opened for reading (a FIFO would block).
+Nothing here ever turns a name from a file or a sidecar into a path: ids are sanitised to one
+safe path component.
 """
 from __future__ import annotations
 
 import codecs
 import datetime
+import errno
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from charset_normalizer import from_bytes
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.lib.storage import sha256_file
+from pipeline.lib.storage import sha256_file  # noqa: F401 - planning and others read it from here
 from pipeline.schemas import METADATA_FIELDS
 
 SIDECAR_SUFFIX = ".meta.json"
@@ -75,12 +81,19 @@ class Source:
     sha256: str
     size: int
     sidecar_sha256: str | None = None
-    error: str | None = None  # why the file could not be read, if it could not
+    error: str | None = None  # why the file cannot be processed, if it cannot (its detail)
+    error_reason: str | None = None  # the reason code of `error`: unreadable, outside_seeds, not_a_file, bad_sidecar
+    sidecar_size: int | None = None
 
     @property
     def content_key(self) -> str:
         """Changes when the document or its sidecar changes (see content_key)."""
         return content_key(self.sha256, self.sidecar_sha256)
+
+    @property
+    def name(self) -> str:
+        """The file's name as it is recorded (display_name)."""
+        return display_name(self.path.name)
 
 
 @dataclass
@@ -91,22 +104,30 @@ class Decoded:
     warnings: list[str] = field(default_factory=list)
 
 
+def name_bytes(name: str) -> bytes:
+    """A file name's bytes as the file system holds them (bytes that are not UTF-8 come back from
+    the surrogates Python decoded them to)."""
+    try:
+        return os.fsencode(name)
+    except UnicodeEncodeError:  # a surrogate that no file system name decodes to
+        return name.encode("utf-8", "surrogatepass")
+
+
+def display_name(name: str) -> str:
+    """A file name as text that can be stored (Parquet, JSON): a UTF-8 name as it is; in a name
+    that is not valid UTF-8, each byte that is not is escaped as \\xNN, so the bytes can be told."""
+    return name_bytes(name).decode("utf-8", "backslashreplace")
+
+
 def doc_id_for(path: Path) -> str:
     """A stable id from the file name: one safe path component, never '.' or '..'."""
     stem = path.name[:-4] if path.name.lower().endswith(".txt") else path.name
     safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", unicodedata.normalize("NFKC", stem)).strip("._-")[:100]
     if not safe or safe != stem:
-        # The name lost characters: a hash of the whole name keeps the id the file's own,
-        # whatever other files sit beside it (报告 2020.txt and 决议 2020.txt both give '2020').
-        safe = f"{safe or 'doc'}_{hashlib.sha256(path.name.encode()).hexdigest()[:8]}"
+        # The name lost characters: a hash of the whole name (its bytes) keeps the id the file's
+        # own, whatever other files sit beside it (报告 2020.txt and 决议 2020.txt both give '2020').
+        safe = f"{safe or 'doc'}_{hashlib.sha256(name_bytes(path.name)).hexdigest()[:8]}"
     return safe
-
-
-
-
-def is_document_file(path: Path) -> bool:
-    return (path.is_file() and not path.name.startswith(".")
-            and not path.name.endswith(SIDECAR_SUFFIX))
 
 
 def sidecar_for(path: Path) -> Path:
@@ -114,31 +135,179 @@ def sidecar_for(path: Path) -> Path:
     return path.with_name(stem + SIDECAR_SUFFIX)
 
 
-def scan_sources(folder: Path) -> list[Source]:
-    """Every document in the folder, sorted by name, with its hash and sidecar.
+@dataclass(frozen=True)
+class Entry:
+    """A document as the folder lists it, before any of it is read: its id, its sidecar (when
+    the folder holds one) and, when it must not be read, why (reason and detail)."""
 
-    Two files that sanitise to the same id get the later one suffixed with a hash,
-    so ids stay distinct and stable.
+    doc_id: str
+    path: Path
+    sidecar: Path | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+def list_documents(folder: Path) -> list[Entry]:
+    """Every document of the folder, sorted by name, with its id: the one rule scan_sources and
+    the planner (planning.observe) share.
+
+    A document is every entry whose name does not start with '.' (hidden: `.DS_Store`, `..txt`)
+    and does not end with `.meta.json` (a sidecar), except folders. Links to a file inside the
+    folder are documents like the file; a link elsewhere, a broken link, a FIFO, a socket or a
+    link to a folder is listed with the reason it is set aside unread (outside_seeds,
+    unreadable, not_a_file). Ids come from doc_id_for; an id that equals an earlier one, ignoring
+    case (a case-insensitive file system would give them one work file), gets a hash of the
+    file name's bytes appended, so ids stay distinct and stable.
     """
-    sources: list[Source] = []
-    seen: set[str] = set()
-    for path in sorted(p for p in Path(folder).iterdir() if is_document_file(p)):
-        doc_id = doc_id_for(path)
-        if doc_id in seen:
-            doc_id = f"{doc_id}_{hashlib.sha256(path.name.encode()).hexdigest()[:8]}"
-        seen.add(doc_id)
-        sidecar = sidecar_for(path)
-        has_sidecar = sidecar.is_file()
-        try:
-            sources.append(Source(
-                doc_id=doc_id, path=path, sidecar=sidecar if has_sidecar else None,
-                sha256=sha256_file(path), size=path.stat().st_size,
-                sidecar_sha256=sha256_file(sidecar) if has_sidecar else None,
-            ))
-        except OSError as exc:  # unreadable, or gone since the listing: set aside, never fatal
-            sources.append(Source(doc_id=doc_id, path=path, sidecar=sidecar if has_sidecar else None,
-                                  sha256="", size=0, error=f"{path.name}: cannot be read ({exc.strerror or exc})"))
-    return sources
+    folder = Path(folder)
+    with os.scandir(folder) as found:
+        names = sorted(e.name for e in found if not e.name.startswith(".") and not e.name.endswith(SIDECAR_SUFFIX)
+                       and not e.is_dir(follow_symlinks=False))
+    entries: list[Entry] = []
+    seen: set[str] = set()  # ids so far, lowercased
+    for name in names:
+        path = folder / name
+        doc_id = base = doc_id_for(path)
+        if doc_id.lower() in seen:
+            digest = hashlib.sha256(name_bytes(name)).hexdigest()
+            for n in (8, 16, 64):
+                doc_id = f"{base}_{digest[:n]}"
+                if doc_id.lower() not in seen:
+                    break
+        seen.add(doc_id.lower())
+        entries.append(entry_for(path, doc_id))
+    return entries
+
+
+def entry_for(path: Path, doc_id: str | None = None) -> Entry:
+    """One document file of a folder, looked at without reading it (see list_documents)."""
+    path = Path(path)
+    sidecar: Path | None = sidecar_for(path)
+    try:
+        os.lstat(sidecar)
+    except OSError:  # none (or a name too long for the file system to hold one)
+        sidecar = None
+    problem = _examine(path)
+    if problem is None and sidecar is not None:
+        problem = _examine(sidecar)
+        if problem is not None and problem[0] != "outside_seeds":
+            problem = ("bad_sidecar", problem[1])
+    reason, detail = problem or (None, None)
+    return Entry(doc_id if doc_id is not None else doc_id_for(path), path, sidecar, reason, detail)
+
+
+def _examine(path: Path) -> tuple[str, str] | None:
+    """Why a file of the folder must not be read, as (reason, detail); None when it may be: a
+    regular file, or a link to one inside the folder. Follows no link out of the folder and
+    opens nothing."""
+    label = _label(path)
+    link = ""
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            link = "a symbolic link to "
+            try:
+                info = os.stat(path)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    return "unreadable", f"{label}: a symbolic link that loops"
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                    return "unreadable", f"{label}: a broken symbolic link (its target does not exist)"
+                raise
+            if not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(path.parent)):
+                return "outside_seeds", (f"{label}: a symbolic link whose target lies outside the seeds folder: "
+                                         "not read (links are followed only to files inside it)")
+    except OSError as exc:
+        return "unreadable", f"{label}: cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(info.st_mode):
+        return None
+    mode = info.st_mode
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "something other than a file")
+    return "not_a_file", f"{label}: {link}{kind}, not a regular file: not opened"
+
+
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+def _open_input(path: Path) -> BinaryIO:
+    """The file open for reading, under _examine's rule; raises Rejected or OSError. The target
+    is opened by its resolved path without following links, without blocking, and checked to be
+    a regular file once open (it may have been replaced since it was examined)."""
+    problem = _examine(path)
+    if problem is not None:
+        raise Rejected(*problem)
+    f = os.fdopen(os.open(os.path.realpath(path), _OPEN_FLAGS), "rb")
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise Rejected("not_a_file", f"{_label(path)}: not a regular file: not opened")
+    return f
+
+
+def read_input(path: Path) -> bytes:
+    """A document's bytes, read the one way every input is read (_open_input). Raises Rejected
+    (outside_seeds, unreadable, not_a_file) or OSError."""
+    with _open_input(path) as f:
+        return f.read()
+
+
+def _hash_input(path: Path) -> tuple[str, int]:
+    """The sha256 and the number of the bytes read."""
+    digest, size = hashlib.sha256(), 0
+    with _open_input(path) as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def input_state(entry: Entry) -> tuple[int, int]:
+    """The size and change time (ns: the later of modification and status change, so a fixed
+    permission counts too) of a document and its sidecar together, as the planner watches them:
+    a link followed only when it may be read; (-1, -1) when it cannot be looked at."""
+    size, mtime = 0, 0
+    try:
+        for path in (entry.path, entry.sidecar):
+            if path is not None:
+                info = os.stat(path) if entry.reason is None else os.lstat(path)
+                size, mtime = size + info.st_size, max(mtime, info.st_mtime_ns, info.st_ctime_ns)
+    except OSError:  # gone since the listing, or unreadable: the chain sets it aside
+        return -1, -1
+    return size, mtime
+
+
+def scan_entry(entry: Entry) -> Source:
+    """The document with its hash and its sidecar's; a file that cannot be read carries the
+    reason and detail (error_reason, error) instead, never an exception."""
+    base = {"doc_id": entry.doc_id, "path": entry.path, "sidecar": entry.sidecar}
+    if entry.reason is not None:
+        return Source(**base, sha256="", size=0, error=entry.detail, error_reason=entry.reason)
+    try:
+        sha256, size = _hash_input(entry.path)
+    except Rejected as exc:
+        return Source(**base, sha256="", size=0, error=exc.detail, error_reason=exc.reason)
+    except OSError as exc:  # unreadable, or gone since the listing: set aside, never fatal
+        return Source(**base, sha256="", size=0, error=f"{_label(entry.path)}: cannot be read ({exc.strerror or exc})",
+                      error_reason="unreadable")
+    if entry.sidecar is None:
+        return Source(**base, sha256=sha256, size=size)
+    try:
+        sidecar_sha256, sidecar_size = _hash_input(entry.sidecar)
+    except Rejected as exc:
+        return Source(**base, sha256=sha256, size=size, error=exc.detail,
+                      error_reason="outside_seeds" if exc.reason == "outside_seeds" else "bad_sidecar")
+    except OSError as exc:
+        return Source(**base, sha256=sha256, size=size, error_reason="bad_sidecar",
+                      error=f"{_label(entry.sidecar)}: cannot be read ({exc.strerror or exc})")
+    return Source(**base, sha256=sha256, size=size, sidecar_sha256=sidecar_sha256, sidecar_size=sidecar_size)
+
+
+def scan_sources(folder: Path) -> list[Source]:
+    """Every document in the folder (list_documents), sorted by name, with its hash and its
+    sidecar's, or the reason it cannot be read."""
+    return [scan_entry(entry) for entry in list_documents(folder)]
 
 
 # --- sidecars ------------------------------------------------------------------------------
@@ -313,24 +482,35 @@ def _explain(errors: list[dict], value: dict, room: int) -> str:
 
 
 def _label(path: Path) -> str:
-    """The file's name as a reason shows it: on one line."""
-    return repr(path.name)[1:-1] if _CONTROL.search(path.name) else path.name
+    """The file's name as a reason shows it: storable (display_name), on one line."""
+    name = display_name(path.name)
+    return repr(name)[1:-1] if _CONTROL.search(name) else name
 
 
-def read_sidecar(path: Path | None, *, max_bytes: int = MAX_SIDECAR_BYTES) -> dict:
+def read_sidecar(path: Path | None, *, max_bytes: int = MAX_SIDECAR_BYTES,
+                 expected_sha256: str | None = None) -> dict:
     """The declared metadata, as the JSON gave them (the fields it holds, nulls included);
-    raises Rejected("bad_sidecar", …) when it is not a JSON object that Sidecar accepts."""
+    raises Rejected("bad_sidecar", …) when it is not a JSON object that Sidecar accepts or
+    cannot be read (outside_seeds for a link out of the folder), and Rejected("changing", …)
+    when its bytes are not those of expected_sha256 (it changed since it was hashed)."""
     if path is None:
         return {}
     name = _label(path)
     try:
-        size = path.stat().st_size
+        with _open_input(path) as f:
+            size = os.fstat(f.fileno()).st_size
+            data = f.read(max_bytes + 1) if size <= max_bytes else None
+    except Rejected as exc:
+        raise Rejected("outside_seeds" if exc.reason == "outside_seeds" else "bad_sidecar", exc.detail) from exc
     except OSError as exc:
-        raise Rejected("bad_sidecar", f"{name}: cannot be read ({exc.strerror})") from exc
-    if size > max_bytes:
+        raise Rejected("bad_sidecar", f"{name}: cannot be read ({exc.strerror or exc})") from exc
+    if data is None or len(data) > max_bytes:
+        size = size if data is None else len(data)
         raise Rejected("bad_sidecar", f"{name}: {size:,} bytes is over the sidecar limit of {max_bytes:,} bytes")
+    if expected_sha256 is not None and hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise Rejected("changing", f"{name}: the sidecar changed while it was read: left for the next build")
     try:
-        value = json.loads(path.read_bytes().decode("utf-8-sig"))
+        value = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Rejected("bad_sidecar", f"{name}: not valid UTF-8 JSON ({exc})") from exc
     if not isinstance(value, dict):
@@ -437,6 +617,103 @@ def _checked(decoded: Decoded, label: str) -> Decoded:
         raise Rejected("binary", f"{label}{controls} control characters: binary, not text")
     if not text.translate(_INVISIBLE).strip():
         raise Rejected("empty", f"{label}the file holds only white space or invisible characters")
+    _check_content(text, label)  # markup, no words, no Chinese (below)
     if "\ufffd" in text:
         decoded.warnings.append("the text holds U+FFFD replacement characters from an earlier conversion")
     return decoded
+
+
+# --- what the text is: markup, words, Chinese, and which script -----------------------------
+# Decoding sets aside (README, "When something goes wrong") a page of markup (`markup`), a text
+# with no letter or digit at all (`empty`: punctuation alone makes no sentences worth keeping)
+# and a text with no Chinese character (`not_chinese`). The language of a kept text is its
+# script's: text_language.
+
+# Han characters: CJK Unified Ideographs, Extension A, the compatibility ideographs, 〇 and the
+# supplementary-plane extensions.
+_HAN = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\U00030000-\U000323af]")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")  # of any script, Han included
+# A tag of an HTML element that a page saved as text holds (an HTML-to-text conversion is not
+# attempted: a hand-made one would keep scripts and lose structure).
+_HTML_TAG = re.compile(
+    r"</?(html|head|body|title|meta|link|script|style|div|span|p|br|hr|a|img|table|thead|tbody|tr|td|th|"
+    r"ul|ol|li|dl|dt|dd|h[1-6]|b|i|u|em|strong|font|sup|sub|center|section|article|header|footer|nav|"
+    r"main|form|input|pre|blockquote|iframe|o:p)\b[^<>]{0,1000}>", re.IGNORECASE)
+_MARKUP_START = ("<!doctype html", "<html", "<?xml")
+# This many HTML tags make a text markup; fewer do when there is one in every
+# MARKUP_CHARS_PER_TAG characters (a short fragment such as "<p>…</p><p>…</p>").
+MARKUP_TAGS = 10
+MARKUP_CHARS_PER_TAG = 100
+
+
+def _check_content(text: str, label: str) -> None:
+    """Raise Rejected when the decoded text is markup, holds no letter or digit, or no Chinese."""
+    head = text[:1000].lstrip().lower()
+    tags = []
+    for match in _HTML_TAG.finditer(text):
+        tags.append(match.group(1).lower())
+        if len(tags) >= MARKUP_TAGS:
+            break
+    started = next((start for start in _MARKUP_START if head.startswith(start)), None)
+    if started or len(tags) >= MARKUP_TAGS or (len(tags) >= 2 and len(tags) * MARKUP_CHARS_PER_TAG >= len(text)):
+        if started == "<?xml" and "<html" not in text[:5000].lower():
+            raise Rejected("markup", f"{label}XML (it starts with '<?xml'), not plain text: export the text")
+        found = (f"it starts with {text[:1000].lstrip()[:len(started)]!r}" if started else
+                 f"{'at least ' if len(tags) >= MARKUP_TAGS else ''}{len(tags)} HTML tags, the first <{tags[0]}>")
+        raise Rejected("markup", f"{label}HTML ({found}), not plain text: "
+                       "export the text, or wait for HTML ingestion")
+    if not _LETTER_OR_DIGIT.search(text):
+        raise Rejected("empty", f"{label}no letter, digit or Chinese character: only punctuation and "
+                       f"symbols ({len(text):,} characters)")
+    if not _HAN.search(text):
+        raise Rejected("not_chinese", f"{label}no Chinese characters were found in its {len(text):,} "
+                       "characters: the corpus holds texts in Chinese")
+
+
+# Encodings that hold traditional characters only: a text decoded from one is zh-Hant.
+TRADITIONAL_ENCODINGS = frozenset({"big5", "big5hkscs", "cp950"})
+# The language is judged on at most this many characters: 20 slices spread over a longer text.
+LANGUAGE_SAMPLE = 200_000
+_SCRIPT_ONLY: tuple[frozenset[str], frozenset[str]] | None = None
+
+
+def _han_of(encoding: str, leads: range, trails: range) -> set[str]:
+    """Every Han character of a double-byte encoding, from Python's own codec table."""
+    found = set()
+    for lead in leads:
+        for trail in trails:
+            try:
+                char = bytes((lead, trail)).decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            if _HAN.fullmatch(char):
+                found.add(char)
+    return found
+
+
+def script_only() -> tuple[frozenset[str], frozenset[str]]:
+    """(traditional-only, simplified-only) Han characters: those Big5 holds and GB2312 does not,
+    and the reverse. GB2312 (1980) is the character set of simplified Chinese, Big5 (1984) that of
+    traditional Chinese; a character both hold is written alike in both scripts (的, 大), while 议 is
+    GB2312's alone and 議 Big5's. About 8,700 and 2,400 characters, from the codec tables of
+    Python's standard library, so there is no list to keep up to date."""
+    global _SCRIPT_ONLY
+    if _SCRIPT_ONLY is None:
+        simplified = _han_of("gb2312", range(0xA1, 0xF8), range(0xA1, 0xFF))
+        traditional = _han_of("big5", range(0x81, 0xFF), range(0x40, 0xFF))
+        _SCRIPT_ONLY = frozenset(traditional - simplified), frozenset(simplified - traditional)
+    return _SCRIPT_ONLY
+
+
+def text_language(text: str, encoding: str | None = None) -> str:
+    """The BCP 47 tag of a Chinese text's script: 'zh-Hant' when it was decoded from Big5 or holds
+    more traditional-only than simplified-only characters, else 'zh-Hans' (also for a text whose
+    characters are all written alike in both scripts). A sidecar's `language` overrides it."""
+    if encoding in TRADITIONAL_ENCODINGS:
+        return "zh-Hant"
+    if len(text) > LANGUAGE_SAMPLE:
+        step = len(text) // 20
+        text = "".join(text[i:i + LANGUAGE_SAMPLE // 20] for i in range(0, 20 * step, step))
+    traditional, simplified = script_only()
+    return "zh-Hant" if sum(map(traditional.__contains__, text)) > sum(map(simplified.__contains__, text)) \
+        else "zh-Hans"

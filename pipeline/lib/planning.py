@@ -9,13 +9,12 @@ written. `runs` turns a plan into the runs to request, named by job.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.lib import chain, stamps
-from pipeline.lib.ingest import doc_id_for, is_document_file, sha256_file, sidecar_for
+from pipeline.lib import ingest
 
 # The Dagster jobs a run can target (pipeline/defs/jobs.py defines them by these names).
 DOCUMENT_JOB = "document_chain"  # the per-document stages, over a range of partitions
@@ -69,32 +68,20 @@ def _listed(docs: list[str], shown: int = 10) -> str:
 
 
 def observe(folder: Path) -> dict[str, Observation]:
-    """Every document file's size and time (with its sidecar's), by document id."""
+    """Every document file's size and time (with its sidecar's), by document id: the documents
+    and ids of ingest.list_documents, the rule the chain's scan follows too."""
     found: dict[str, Observation] = {}
-    for path in sorted(p for p in Path(folder).iterdir() if is_document_file(p)):
-        doc_id = doc_id_for(path)
-        if doc_id in found:  # the same id twice: scan_sources disambiguates the later one the same way
-            doc_id = f"{doc_id}_{hashlib.sha256(path.name.encode()).hexdigest()[:8]}"
-        try:
-            stat = path.stat()
-            size, mtime = stat.st_size, stat.st_mtime_ns
-            sidecar = sidecar_for(path)
-            if sidecar.is_file():
-                s = sidecar.stat()
-                size, mtime = size + s.st_size, max(mtime, s.st_mtime_ns)
-        except OSError:  # gone since the listing, or unreadable: the chain sets it aside
-            size, mtime = -1, -1
-        found[doc_id] = Observation(doc_id, path.name, size, mtime)
+    for entry in ingest.list_documents(folder):
+        size, mtime = ingest.input_state(entry)
+        found[entry.doc_id] = Observation(entry.doc_id, entry.path.name, size, mtime)
     return found
 
 
 def _content_key(folder: Path, name: str) -> str | None:
-    path = Path(folder) / name
-    sidecar = sidecar_for(path)
-    try:
-        return stamps.content_key(sha256_file(path), sha256_file(sidecar) if sidecar.is_file() else None)
-    except OSError:
-        return None
+    """The file's content key, read the way the chain reads it; None when it cannot be read (a
+    link out of the folder, a FIFO, a bad sidecar...): the chain sets such a file aside."""
+    source = ingest.scan_entry(ingest.entry_for(Path(folder) / name, doc_id=""))
+    return None if source.error else stamps.content_key(source.sha256, source.sidecar_sha256)
 
 
 def plan(seeds_dir: Path, data_dir: Path, *, known: set[str], settings: str, cursor: str | None = None,

@@ -9,6 +9,7 @@ template, pipeline/templates/data_card.md.j2; card_values computes what it says.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import jinja2
@@ -322,6 +323,44 @@ def _md_cell(text) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
+# --- values from the inputs (titles, symbols, file names, warnings) ----------------------------
+# They may hold anything a sidecar or a file name can: HTML, Markdown, control characters. The
+# card shows them as text: control characters (NUL, bidirectional overrides…) removed, line
+# breaks made spaces, HTML's < > & as entities, and Markdown's marks backslash-escaped, so that
+# no input can add a tag, a link, an image, emphasis or a table cell to the card.
+_DROPPED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069\ud800-\udfff]")
+_BREAKS = re.compile("\r\n|[\t\n\r\x85\u2028\u2029]")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKDOWN = re.compile(r"([\\`*_\[\]~|])")
+# Marks that mean something at the start of a line (the card puts a value after "- " or "| ").
+_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")
+
+
+def _plain(value) -> str:
+    text = _BREAKS.sub(" ", str(value if value is not None else ""))
+    return _DROPPED.sub("", text)
+
+
+def input_text(value) -> str:
+    """A value from the inputs as Markdown (and HTML) that shows it as it is, one line, safe in
+    a table cell or a list item."""
+    text = _plain(value)
+    text = "".join(_ENTITIES.get(ch, ch) for ch in text) if any(ch in text for ch in "&<>") else text
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda m: m[1] + ("\\" + m[2] if not m[2].isdigit() else m[2] + "\\"), text, count=1)
+
+
+def input_code(value) -> str:
+    """A name from the inputs (a file name, an id) as a Markdown code span that holds it whole:
+    fenced with more backticks than it holds, safe in a table cell."""
+    text = _plain(value).replace("|", "\\|")
+    run = max((len(r) for r in re.findall("`+", text)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 CARD_TEMPLATE = "data_card.md.j2"
 CORPUS_COUNTS = ("documents", "paragraphs", "sentences", "tokens", "characters", "entity_mentions",
                  "distinct_entities", "catalogued_entities", "quarantined_files")
@@ -329,9 +368,11 @@ CORPUS_COUNTS = ("documents", "paragraphs", "sentences", "tokens", "characters",
 
 @functools.cache
 def templates() -> jinja2.Environment:
-    """The release's templates (pipeline/templates, package data). Markdown, not HTML: nothing
-    is escaped but what the `md` filter makes safe for a table cell; a name the template uses
-    and the card does not give is an error, not an empty string."""
+    """The release's templates (pipeline/templates, package data). Markdown, not HTML: the
+    template escapes each value it shows: `md` makes the code's own text (descriptions) safe in
+    a table cell, `text` and `code` show a value from the inputs as text or as a code span
+    (input_text, input_code); a name the template uses and the card does not give is an error,
+    not an empty string."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline", "templates"),
         autoescape=False,
@@ -341,6 +382,8 @@ def templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["md"] = _md_cell
+    env.filters["text"] = input_text
+    env.filters["code"] = input_code
     return env
 
 

@@ -5,7 +5,9 @@ Documents are independent, so a batch spreads over processes: each worker builds
 tokenizer once (the dictionary, ~0.2 s and ~150 MiB for jieba) in its initializer and keeps
 it for every document it gets. Workers start from a fork server that has imported the text
 pipeline already, so a pool is ready in about a second; it is kept for the process's life and
-reused by every run of the process (one pool per (workers, backend)).
+reused by every run of the process (one pool per (workers, backend)). Each worker watches the
+process that owns its pool and exits within a second when that process dies, even by `kill -9`
+or the OOM killer (the fork server and the resource tracker then exit by themselves).
 
 `run_chain` yields each stage's outcomes as soon as every document has finished it, while the
 workers go on with the next stages: the caller (the Dagster asset) records one stage's
@@ -111,9 +113,60 @@ def resolve_workers(workers: int | None) -> int:
     return default_workers() if not workers else max(1, int(workers))
 
 
-def _init_worker(backend: str) -> None:
+OWNER_POLL_SECONDS = 0.5  # how often a worker looks for its owner where it cannot wait on it
+
+
+def _owner_gone_waiter(owner: int):
+    """A function that returns once the process `owner` has exited.
+
+    Linux: a pidfd, which becomes readable when the process exits, whoever its parent is (a
+    worker's parent is the fork server, not the owner, so neither os.getppid nor a parent-death
+    signal tells of the owner's death; os.kill(pid, 0) still succeeds on an unreaped zombie).
+    Elsewhere: os.kill(pid, 0) every OWNER_POLL_SECONDS (there, an owner left unreaped by its
+    own parent keeps its workers until it is reaped)."""
+    try:
+        fd = os.pidfd_open(owner)
+    except ProcessLookupError:
+        return lambda: None  # gone already
+    except (AttributeError, OSError):  # not Linux >= 5.3: look every so often
+        def poll_pid() -> None:
+            while True:
+                try:
+                    os.kill(owner, 0)
+                except ProcessLookupError:
+                    return
+                except PermissionError:  # alive, someone else's: cannot happen for our owner
+                    pass
+                time.sleep(OWNER_POLL_SECONDS)
+        return poll_pid
+
+    def wait_pidfd() -> None:
+        import select
+
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll()  # blocks until the owner exits
+    return wait_pidfd
+
+
+def _exit_with_owner(owner: int) -> None:
+    """Exit this worker as soon as the process that owns the pool has died: nothing else would
+    end it (it waits on a queue whose other end it holds itself), and it would keep its
+    dictionary's memory, the fork server and the resource tracker alive for good."""
+    wait = _owner_gone_waiter(owner)
+
+    def watch() -> None:
+        wait()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="unparl-owner-watch", daemon=True).start()
+
+
+def _init_worker(backend: str, owner: int | None = None) -> None:
     import pyarrow as pa
 
+    if owner is not None:
+        _exit_with_owner(owner)
     # One thread per worker: the pool already fills the cores.
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
@@ -130,7 +183,7 @@ def pool(workers: int, backend: str) -> ProcessPoolExecutor:
         # with its threads; each then loads the dictionary once.
         context.set_forkserver_preload(["pipeline.lib.chain", "pipeline.lib.tokens", "jieba.posseg"])
         _pools[key] = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                          initializer=_init_worker, initargs=(backend,))
+                                          initializer=_init_worker, initargs=(backend, os.getpid()))
     return _pools[key]
 
 

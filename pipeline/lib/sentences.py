@@ -4,6 +4,10 @@ A sentence ends at 。！？ (and the full-width and ASCII variants ．｡!?), t
 with any closing quotes or brackets that follow the stop. The ASCII full stop is
 not a boundary: in UN Chinese text it belongs to symbols (A/74/L.85), decimals
 and paragraph numbers.
+
+A sentence is at most MAX_SENTENCE_CHARS long: a longer one (a line with no stop, such
+as a table flattened into text) is cut after the last comma-like mark (，、；：,;) that
+keeps the piece within the limit, else at the limit, so no tokenizer call gets more.
 """
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import re
 from pipeline.lib.clean import CN_NUMBERED, LETTER_HEADING, NUMBERED
 
 _END = re.compile(r"[。！？!?．｡]+[”’」』）)\]》〕】\"']*")
+MAX_SENTENCE_CHARS = 1000
+_COMMA_LIKE = "，、；：,;"
 
 
 def split_sentences(clean_text: str, paragraphs: list[dict]) -> list[dict]:
@@ -24,6 +30,7 @@ def split_sentences(clean_text: str, paragraphs: list[dict]) -> list[dict]:
         cuts = [m.end() for m in _END.finditer(text) if m.start() >= label]
         if not cuts or cuts[-1] != len(text):
             cuts.append(len(text))
+        cuts = _bounded(text, cuts)
         begin = 0
         k = 0
         for cut in cuts:
@@ -39,3 +46,21 @@ def split_sentences(clean_text: str, paragraphs: list[dict]) -> list[dict]:
                 })
             begin = cut
     return sentences
+
+
+def _bounded(text: str, cuts: list[int], limit: int = MAX_SENTENCE_CHARS) -> list[int]:
+    """The cuts, with more wherever two are over `limit` characters apart: after the last
+    comma-like mark that keeps the piece within the limit, else at the limit."""
+    if all(b - a <= limit for a, b in zip([0, *cuts], cuts)):
+        return cuts  # the usual case: nothing to add
+    out: list[int] = []
+    begin = 0
+    for cut in cuts:
+        while cut - begin > limit:
+            window = text[begin:begin + limit]
+            mark = max(window.rfind(c) for c in _COMMA_LIKE)
+            begin += mark + 1 if mark >= 0 else limit
+            out.append(begin)
+        out.append(cut)
+        begin = cut
+    return out

@@ -55,7 +55,7 @@ def stale_stages(data_dir: Path, source: Source, twin: Source | None, settings: 
     stamp = read_stamp(data_dir, source.doc_id)
     if (stamp is None or source.error
             or (stamp.get("source_sha256"), stamp.get("sidecar_sha256"), stamp.get("twin_file"), stamp.get("settings"))
-            != (source.sha256, source.sidecar_sha256, twin.path.name if twin else None, settings)):
+            != (source.sha256, source.sidecar_sha256, twin.name if twin else None, settings)):
         return chain.NAMES
     versions = versions or chain.code_versions()
     done = stamp.get("stages", {})

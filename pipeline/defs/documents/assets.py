@@ -67,12 +67,14 @@ def document_stages(context: dg.AssetExecutionContext, settings: UnparlSettings)
                                             {c.name: c.severity for c in stage.all_checks})
                    if (name, r.check_name) in checks]
         failed |= {o.doc_id for o in outcomes if o.status == "failed"}
+        # A file that changed while it was read: its next build reads it again.
+        failed |= {o.doc_id for o in outcomes if o.reason == "changing"}
         failed |= {o.doc_id for o in outcomes for c in stage.checks
                    if c.blocking and not o.checks.get(c.name, (True, {}))[0]}
         yield dg.MaterializeResult(asset_key=name, metadata=stage_metadata(stage, outcomes, settings),
                                    check_results=results)
-    # Only now are these documents done: a document that failed a stage or a blocking check
-    # stays stale, to be redone by the next build.
+    # Only now are these documents done: a document that failed a stage or a blocking check, or
+    # whose file changed while it was read, stays stale, to be redone by the next build.
     done = [key for key in keys if key not in failed]
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda key: stamps.write_stamp(settings.data_path, key, selected, settings.stamp_settings),
@@ -139,7 +141,7 @@ def stage_metadata(stage: chain.Stage, outcomes: list[Outcome], settings: Unparl
             "batch/rows_by_document": dg.MetadataValue.json(
                 {o.doc_id: o.rows.get(main, 0) for o in outcomes[:LISTED]}
                 | ({"…": f"{len(outcomes) - LISTED} more"} if len(outcomes) > LISTED else {})),
-            "batch/preview": dg.MetadataValue.md(preview(head_table, ("doc_id", *stage.preview))),
+            "batch/preview": dg.MetadataValue.md(preview(head_table, dict.fromkeys(("doc_id", *stage.preview)))),
             "batch/seconds": seconds,
         }
         prefix = "batch/"
