@@ -1,5 +1,6 @@
-"""Building the corpus through Dagster: a checked release, nothing redone on a rerun, a new
-document processed alone, a deleted one gone from the next release; and the CLI."""
+"""Building the corpus through Dagster: a checked release, what the UI shows for a batch and for
+one document, nothing redone on a rerun, a new document processed alone, a deleted one gone
+from the next release; and the CLI."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import build as build_module
-from pipeline.build import PER_DOCUMENT, PLANNED_EVENTS_ENV, build, contiguous_ranges
-from pipeline.lib import stages
+from pipeline.build import PLANNED_EVENTS_ENV, build
+from pipeline.lib import chain, planning, stamps, workdir
 from conftest import CHARTER_FILE, CHECK_RELEASE, REPO, REPORT_ID, RESOLUTION_ID, copy_seeds
 
 CHARTER_ID = "UN_Charter.zh"
@@ -25,46 +26,96 @@ def run_check_release(target) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
-def raw_partitions_in_run(instance: dg.DagsterInstance, run_id: str) -> list[str]:
-    records = instance.fetch_materializations(dg.AssetKey("raw_documents"), limit=1000).records
+def partitions_in_run(instance: dg.DagsterInstance, run_id: str, asset: str = "documents") -> list[str]:
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1000).records
     return sorted(r.partition_key for r in records if r.run_id == run_id)
+
+
+def latest(instance: dg.DagsterInstance, asset: str, partition: str) -> dict:
+    """The metadata the UI shows on a partition's page: its latest materialisation's."""
+    (record,) = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1,
+        ascending=False).records
+    return {k: getattr(v, "value", v) for k, v in record.asset_materialization.metadata.items()}
 
 
 def release_table(release, name, columns=None):
     return pq.read_table(release / f"{name}.parquet", columns=columns)
 
 
+def rows_by_document(release, name: str) -> dict[str, int]:
+    ids = release_table(release, name, ["doc_id"]).column("doc_id").to_pylist()
+    return {doc: ids.count(doc) for doc in set(ids)}
+
+
 # --- the shared build ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_release_folder_exists_and_latest_names_it(built):
-    latest = (built.data / "LATEST").read_text().strip()
-    assert latest == built.report.release["version"]
+    latest_version = (built.data / "LATEST").read_text().strip()
+    assert latest_version == built.report.release["version"]
     assert built.release.is_dir()
     assert str(built.release) == str(built.report.release["path"])
     for name in ("documents.parquet", "paragraphs.parquet", "sentences.parquet", "tokens.parquet",
-                 "quarantine.parquet", "manifest.json", "datapackage.json", "croissant.json", "README.md"):
+                 "quarantine.parquet", "document_status.parquet", "manifest.json", "datapackage.json",
+                 "croissant.json", "README.md"):
         assert (built.release / name).is_file(), name
 
 
+@pytest.mark.slow
 def test_release_passes_the_shared_checker(built):
     result = run_check_release(built.data)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_build_report_and_run_history(built):
     assert built.report.added == [REPORT_ID, RESOLUTION_ID]
     assert built.report.processed == [REPORT_ID, RESOLUTION_ID]
     assert built.report.release["created"] is True
-    runs = built.instance.get_run_records()
-    assert len(runs) >= 2
-    assert {r.dagster_run.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
-    assert {r.dagster_run.run_id for r in runs} >= set(built.report.runs)
-    ranged = [r.dagster_run.tags for r in runs if "dagster/asset_partition_range_start" in r.dagster_run.tags]
-    assert ranged == [{"dagster/asset_partition_range_start": REPORT_ID,
-                       "dagster/asset_partition_range_end": RESOLUTION_ID, "unparl/trigger": "build"}]
+    runs = [built.instance.get_run_by_id(run_id) for run_id in built.report.runs]
+    # one run of the per-document chain over the range of both documents, then the corpus and release
+    assert [r.job_name for r in runs] == ["document_chain", "corpus_release"]
+    assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
+    chain_run, corpus_run = runs
+    assert {k: chain_run.tags[k] for k in ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end",
+                                           "unparl/trigger")} == {
+        "dagster/asset_partition_range_start": REPORT_ID, "dagster/asset_partition_range_end": RESOLUTION_ID,
+        "unparl/trigger": "build"}
+    assert "dagster/asset_partition_range_start" not in corpus_run.tags
+    assert partitions_in_run(built.instance, chain_run.run_id) == [REPORT_ID, RESOLUTION_ID]
     assert set(built.instance.get_dynamic_partitions("documents")) == {REPORT_ID, RESOLUTION_ID}
+    assert REPORT_ID in built.report.summary and "new" in built.report.summary
 
 
+@pytest.mark.slow
+def test_a_batch_run_labels_its_figures_as_the_batchs(built):
+    """A run over both documents puts no document's rows or count on the other's page."""
+    tokens = rows_by_document(built.release, "tokens")
+    for doc in (REPORT_ID, RESOLUTION_ID):
+        meta = latest(built.instance, "tokens", doc)
+        assert "dagster/row_count" not in meta and "preview" not in meta
+        assert meta["batch/documents"] == 2
+        assert meta["batch/rows_by_document"] == tokens
+        assert meta["batch/status"] == {"ok": 2}
+    assert tokens[REPORT_ID] != tokens[RESOLUTION_ID]
+
+
+@pytest.mark.slow
+def test_document_status_is_a_table_of_where_each_document_stands(built):
+    status = {r["doc_id"]: r for r in release_table(built.release, "document_status").to_pylist()}
+    assert set(status) == {REPORT_ID, RESOLUTION_ID}
+    tokens = rows_by_document(built.release, "tokens")
+    for doc, row in status.items():
+        assert row["status"] == "ok" and row["n_tokens"] == tokens[doc]
+        assert f"tokens={chain.code_version('tokens')}" in row["code_version"]
+    (record,) = built.instance.fetch_materializations(dg.AssetKey("document_status"), limit=1).records
+    meta = record.asset_materialization.metadata
+    assert meta["dagster/row_count"].value == 2
+    assert meta["by_status"].value == {"ok": 2, "quarantined": 0, "failed": 0}
+
+
+@pytest.mark.slow
 def test_release_holds_both_documents_with_their_metadata(built):
     docs = {r["doc_id"]: r for r in release_table(built.release, "documents").to_pylist()}
     assert set(docs) == {REPORT_ID, RESOLUTION_ID}
@@ -84,6 +135,7 @@ def test_release_holds_both_documents_with_their_metadata(built):
     assert "A/RES/74/304" in card and "A/RES/74/303" in card
 
 
+@pytest.mark.slow
 def test_release_rows_keep_the_offset_invariant(built):
     texts = {r["doc_id"]: r["clean_text"]
              for r in release_table(built.release, "documents", ["doc_id", "clean_text"]).to_pylist()}
@@ -101,76 +153,66 @@ def test_release_rows_keep_the_offset_invariant(built):
     (["a", "b"], set(), []),
 ])
 def test_contiguous_ranges(order, selected, ranges):
-    assert contiguous_ranges(order, selected) == ranges
+    assert planning.contiguous_ranges(order, selected) == ranges
 
 
 # --- incremental builds ----------------------------------------------------------------------
-
-@pytest.fixture
-def frozen_code(monkeypatch):
-    """Other work on the repository while the suite runs must not look like a code change."""
-    fingerprint = stages.code_fingerprint()
-    monkeypatch.setattr(stages, "code_fingerprint", lambda: fingerprint)
-
 
 def planned(instance: dg.DagsterInstance, run_id: str) -> list:
     return [r.event_log_entry.dagster_event.event_specific_data for r in instance.get_records_for_run(run_id).records
             if r.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
 
 
-def test_a_run_over_many_documents_plans_once_per_asset_and_a_small_run_per_partition(tmp_path, frozen_code,
-                                                                                      monkeypatch):
-    """Thousands of "planned" events would be written before a big run starts; a small run keeps
-    one per partition, so the UI's partitions bar can show its documents failed."""
+@pytest.mark.slow
+def test_rerun_add_and_delete(tmp_path, monkeypatch):
+    # Runs of many documents record one "planned" event per asset, small runs one per partition
+    # (so the UI's partitions bar can show their documents failed): two documents count as many here.
     monkeypatch.setattr(build_module, "MANY_PARTITIONS", 2)
     monkeypatch.delenv(PLANNED_EVENTS_ENV, raising=False)
     seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
     with dg.instance_for_test() as instance:
         first = build(seeds, data, instance=instance)
+        first_version = first.release["version"]
+        releases_before = sorted(p.name for p in (data / "releases").iterdir())
         events = planned(instance, first.runs[0])
-        assert len(events) == len(PER_DOCUMENT)
+        assert len(events) == len(chain.NAMES)
         assert all(e.partition is None and set(e.partitions_subset.get_partition_keys()) == {REPORT_ID, RESOLUTION_ID}
                    for e in events)
         assert PLANNED_EVENTS_ENV not in os.environ  # only while that run was created
-        shutil.copy(CHARTER_FILE, seeds / CHARTER_FILE.name)
-        third = build(seeds, data, instance=instance)
-        assert sorted(e.partition for e in planned(instance, third.runs[0])) == [CHARTER_ID] * len(PER_DOCUMENT)
-
-
-def test_rerun_add_and_delete(tmp_path, frozen_code):
-    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
-    with dg.instance_for_test() as instance:
-        first = build(seeds, data, instance=instance)
-        first_version = first.release["version"]
-        releases_before = sorted(p.name for p in (data / "releases").iterdir())
 
         # a second build with nothing new processes nothing and cuts no release
         second = build(seeds, data, instance=instance)
         assert second.processed == [] and second.added == [] and second.removed == []
+        assert "nothing new, changed or deleted" in second.summary
         assert second.release["created"] is False
         assert "identical" in second.release["reason"]
-        assert len(second.runs) == 1  # the corpus assets only
+        assert [instance.get_run_by_id(r).job_name for r in second.runs] == ["corpus_release"]
         assert sorted(p.name for p in (data / "releases").iterdir()) == releases_before
         assert (data / "LATEST").read_text().strip() == first_version
 
-        # a third document is processed alone, in a run of its own
+        # a third document is processed alone, in a run of its own, and its page shows its own figures
         shutil.copy(CHARTER_FILE, seeds / CHARTER_FILE.name)
         third = build(seeds, data, instance=instance)
         assert third.added == [CHARTER_ID] and third.processed == [CHARTER_ID]
         assert len(third.runs) == 2
-        assert raw_partitions_in_run(instance, third.runs[0]) == [CHARTER_ID]
+        assert partitions_in_run(instance, third.runs[0]) == [CHARTER_ID]
+        assert sorted(e.partition for e in planned(instance, third.runs[0])) == [CHARTER_ID] * len(chain.NAMES)
         assert third.release["created"] is True and third.release["version"] != first_version
         release = data / "releases" / (data / "LATEST").read_text().strip()
         assert release.name == third.release["version"]
+        tokens = rows_by_document(release, "tokens")
+        charter = latest(instance, "tokens", CHARTER_ID)
+        assert charter["dagster/row_count"] == tokens[CHARTER_ID]
+        assert charter["status"] == "ok" and not any(k.startswith("batch/") for k in charter)
+        assert latest(instance, "documents", CHARTER_ID)["rows"]["paragraphs"] == rows_by_document(
+            release, "paragraphs")[CHARTER_ID] > 300
+        # the documents of the earlier batch keep the batch's figures
+        assert latest(instance, "tokens", REPORT_ID)["batch/documents"] == 2
         docs = release_table(release, "documents", ["doc_id"]).column("doc_id").to_pylist()
-        assert docs == [REPORT_ID, RESOLUTION_ID, CHARTER_ID] or sorted(docs) == sorted(
-            [REPORT_ID, RESOLUTION_ID, CHARTER_ID])
-        charter_rows = release_table(release, "paragraphs", ["doc_id"]).column("doc_id").to_pylist().count(CHARTER_ID)
-        assert charter_rows > 300
+        assert sorted(docs) == sorted([REPORT_ID, RESOLUTION_ID, CHARTER_ID])
         assert release_table(release, "quarantine").num_rows == 0
         assert run_check_release(data).returncode == 0
         # the first release is immutable
-        assert (data / "releases" / first_version / "documents.parquet").exists()
         assert pq.read_table(data / "releases" / first_version / "documents.parquet").num_rows == 2
 
         # deleting it removes its partition, its work files and its rows from the next release
@@ -178,16 +220,17 @@ def test_rerun_add_and_delete(tmp_path, frozen_code):
         fourth = build(seeds, data, instance=instance)
         assert fourth.removed == [CHARTER_ID] and fourth.processed == []
         assert CHARTER_ID not in instance.get_dynamic_partitions("documents")
-        assert not any(stages.work_path(data, s, CHARTER_ID).exists() for s in stages.STAGES)
+        assert not any(workdir.work_path(data, t, CHARTER_ID).exists() for t in workdir.TABLES)
+        assert stamps.read_stamp(data, CHARTER_ID) is None
         assert fourth.release["created"] is True
         release = data / "releases" / fourth.release["version"]
-        for name in ("documents", "paragraphs", "sentences", "tokens", "entities"):
+        for name in ("documents", "paragraphs", "sentences", "tokens", "entities", "document_status"):
             ids = set(release_table(release, name, ["doc_id"]).column("doc_id").to_pylist())
             assert ids == {REPORT_ID, RESOLUTION_ID}, name
         assert run_check_release(data).returncode == 0
 
-        # an edited sidecar reprocesses that document only; an unreadable new file is quarantined
-        # and stops nothing
+        # an edited sidecar reprocesses that document only; an unreadable new file is quarantined,
+        # says so on its own page, and stops nothing
         sidecar = seeds / f"{REPORT_ID}.meta.json"
         meta = json.loads(sidecar.read_text("utf-8"))
         meta["title"] = "联合国与各国议会和各国议会联盟之间的互动（修订）"
@@ -197,9 +240,11 @@ def test_rerun_add_and_delete(tmp_path, frozen_code):
         assert fifth.added == ["blank"]
         assert fifth.processed == [REPORT_ID, "blank"]
         assert len(fifth.runs) == 3  # two partition ranges (the resolution lies between) and the corpus
-        assert raw_partitions_in_run(instance, fifth.runs[0]) == [REPORT_ID]
-        assert raw_partitions_in_run(instance, fifth.runs[1]) == ["blank"]
+        assert partitions_in_run(instance, fifth.runs[0]) == [REPORT_ID]
+        assert partitions_in_run(instance, fifth.runs[1]) == ["blank"]
         release = data / "releases" / fifth.release["version"]
+        assert latest(instance, "tokens", REPORT_ID)["dagster/row_count"] == rows_by_document(release, "tokens")[REPORT_ID]
+        assert latest(instance, "documents", "blank")["status"].startswith("quarantined (empty)")
         quarantine = release_table(release, "quarantine").to_pylist()
         assert [(q["source_file"], q["reason"]) for q in quarantine] == [("blank.txt", "empty")]
         docs = {r["doc_id"]: r for r in release_table(release, "documents").to_pylist()}
@@ -211,6 +256,7 @@ def test_rerun_add_and_delete(tmp_path, frozen_code):
 
 # --- the command line --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_build(tmp_path):
     seeds, data, home = copy_seeds(tmp_path / "seeds"), tmp_path / "data", tmp_path / "dagster_home"
     env = {**os.environ, "DAGSTER_HOME": str(home)}
@@ -232,6 +278,9 @@ def test_cli_build(tmp_path):
     assert "processed: 2" in out
     assert (home / "dagster.yaml").exists()
     assert run_check_release(data).returncode == 0
+    # the runs are in the instance the CLI named, under the definitions' own jobs
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert sorted(r.dagster_run.job_name for r in instance.get_run_records()) == ["corpus_release", "document_chain"]
     # last, so the checks above still run: the summary shows the release notes (cli.py prints
     # `note:` lines), and the one note of the seeds is the resolution's symbol conflict
     assert "note:" in out and "A/RES/74/303" in out, out

@@ -204,7 +204,7 @@ def test_one_document_shows_its_own_figures_with_checks_passing(tmp_path):
         assert meta["by_kind/operative"] == 24
         assert meta["footnotes_moved"] == 9
         assert "A/RES/74/303" in meta["warnings"]
-        assert "A/RES/74/304:" in meta["preview"] or "A/RES/74/304" in meta["preview"]
+        assert "A/RES/74/304" in meta["preview"]
         assert not any(k.startswith("batch/") for k in meta)
         tokens = values(materialization(result, "tokens"))
         assert tokens["dagster/row_count"] == pq.read_metadata(
@@ -286,37 +286,6 @@ def test_a_quarantined_document_fails_a_warning_check_naming_it(tmp_path):
         assert values(materialization(result, "tokens"))["dagster/row_count"] == 0
     raw = chain.read_raw(data, "scan")
     assert (raw["status"], raw["reason"]) == ("quarantined", "binary")
-
-
-@pytest.mark.slow
-def test_a_document_a_stage_raises_on_fails_an_error_check_naming_it(tmp_path, monkeypatch):
-    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
-    real = chain.tokenize_columns
-
-    def tokenize(text, sentences, backend):
-        if "秘书长的报告" in text[:300]:
-            raise ValueError("a bug met in this text")
-        return real(text, sentences, backend)
-
-    monkeypatch.setattr(chain, "tokenize_columns", tokenize)  # the run's stages run in this process
-    with dg.instance_for_test() as instance:
-        result = run_stages(seeds, data, instance, [REPORT_ID, RESOLUTION_ID], tags={
-            "dagster/asset_partition_range_start": REPORT_ID, "dagster/asset_partition_range_end": RESOLUTION_ID})
-        assert result.success, "the other document goes on"
-        completed = evaluations(result)[("tokens", "completed")]
-        assert not completed.passed and completed.severity == dg.AssetCheckSeverity.ERROR
-        assert REPORT_ID in completed.metadata["documents"].value
-        assert "ValueError: a bug met in this text" in completed.metadata["documents"].value
-        assert RESOLUTION_ID not in completed.metadata["documents"].value
-        tokens = [e.materialization for e in result.get_asset_materialization_events()
-                  if e.asset_key.to_user_string() == "tokens"]
-        assert {m.partition for m in tokens} == {REPORT_ID, RESOLUTION_ID}
-        assert values(tokens[0])["batch/status"] == {"failed": 1, "ok": 1}
-    raw = chain.read_raw(data, REPORT_ID)
-    assert raw["reason"] == "internal_error" and "tokens stage failed" in raw["detail"]
-    # the failed document is not stamped as done, so the next build redoes it
-    assert stamps.read_stamp(data, REPORT_ID) is None
-    assert set(stamps.read_stamp(data, RESOLUTION_ID)["stages"]) == set(STAGES)
 
 
 @pytest.mark.slow

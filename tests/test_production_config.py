@@ -3,7 +3,8 @@
 The Postgres instance config in docs/production is validated against Dagster's own instance
 schema (the same code `dagster-webserver` and the daemon run at start-up), the executor the
 definitions ship with is the one the README promises, and `dg check defs` loads the project
-with its location name agreeing between workspace.yaml and pyproject.toml.
+with its location name agreeing between workspace.yaml and pyproject.toml (those two start
+processes: the slow tier).
 """
 from __future__ import annotations
 
@@ -95,17 +96,16 @@ def test_postgres_credentials_come_only_from_the_environment(monkeypatch):
     assert resolved.value["postgres_db"]["password"] == PG_ENV["DAGSTER_PG_PASSWORD"]
 
 
-def test_default_executor_is_multiprocess_with_two_workers():
+def test_every_run_runs_its_steps_in_the_run_process():
+    """README, Production: the per-document chain is one step with its own worker pool, so the
+    jobs (and the UI's ad hoc asset runs) use the in-process executor; a run scales by its cores."""
     from pipeline.definitions import defs
 
     definitions = defs()
-    executor = definitions.executor
-    assert executor.name == "multiprocess"
-    assert executor.executor_creation_fn is dg.multiprocess_executor.executor_creation_fn
-    config = executor.apply_config_mapping({})
-    assert config.success, config.errors
-    assert config.value["config"]["max_concurrent"] == 2
-    assert definitions.resolve_implicit_global_asset_job_def().executor_def is executor
+    assert definitions.executor.name == "in_process"
+    assert definitions.resolve_implicit_global_asset_job_def().executor_def.name == "in_process"
+    for job in definitions.jobs:
+        assert definitions.resolve_job_def(job.name).executor_def.name == "in_process", job.name
 
 
 def test_workspace_and_dg_project_agree_on_the_location_name():
@@ -127,6 +127,7 @@ def _dagster_env(tmp_path: Path) -> dict:
             "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
 
 
+@pytest.mark.slow
 def test_dg_check_defs_passes_without_warnings(tmp_path):
     dg_bin = Path(sys.executable).with_name("dg")
     checked = subprocess.run([str(dg_bin), "check", "defs"], cwd=REPO, env=_dagster_env(tmp_path),
@@ -137,6 +138,7 @@ def test_dg_check_defs_passes_without_warnings(tmp_path):
     assert "warning" not in output.lower(), output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("location, warned", [("unparl", False), ("elsewhere", True)])
 def test_workspace_loads_without_a_location_name_warning(tmp_path, location, warned):
     # The mismatched case shows the check would catch a drift between the two files.

@@ -1,5 +1,11 @@
-"""What makes a document stale, and what keeps a half-built or unverified state out of a release."""
-import datetime
+"""What makes a document stale, one rule for the UI and `unparl build`, and what keeps a
+half-built state out of a release.
+
+The rule (pipeline/lib/stamps.py): a document's stamp records its bytes, sidecar, twin and
+settings and, per stage, the code version that stage ran with; the code versions are the ones
+the Dagster assets show. Edits to package files are pretended by reading one file's bytes with
+a line more (the real file is left alone)."""
+import json
 import os
 import shutil
 from pathlib import Path
@@ -8,15 +14,16 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import schemas
 from pipeline.build import build
-from pipeline.defs.ingest.sensors import new_reports_sensor
+from pipeline.defs.documents import assets as document_assets
+from pipeline.defs.documents.sensors import new_reports_sensor
 from pipeline.defs.resources import UnparlSettings
-from pipeline.lib import parallel, release, stages
+from pipeline.lib import chain, corpus, planning, runner, stamps
 from pipeline.lib.ingest import doc_id_for
+from pipeline.lib.workdir import work_path
+from conftest import REPORT_ID, RESOLUTION_ID, copy_seeds
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-REPORT = "000_9d28c16df01d42a8"
+KEYS = [REPORT_ID, RESOLUTION_ID]
 
 
 def _settings(seeds, data, **kw):
@@ -24,87 +31,176 @@ def _settings(seeds, data, **kw):
 
 
 @pytest.fixture
-def built(tmp_path):
-    seeds, data = tmp_path / "seeds", tmp_path / "data"
-    shutil.copytree(SEEDS, seeds)
-    instance = dg.DagsterInstance.ephemeral()
-    build(seeds, data, instance=instance, resources={"settings": _settings(seeds, data)})
-    return seeds, data, instance
+def edit_package(monkeypatch):
+    """Pretend a file of the package was edited (its bytes read with a line more), leaving it as it is."""
+    real = Path.read_bytes
+    edited: dict[Path, bytes] = {}
+
+    def read_bytes(self):
+        return real(self) + edited.get(self, b"")
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+    def edit(entry: str, extra: bytes = b"\n# edited\n") -> None:
+        assert (chain.PACKAGE / entry).is_file(), entry
+        edited[chain.PACKAGE / entry] = extra
+        chain.code_version.cache_clear()
+
+    yield edit
+    monkeypatch.undo()
+    chain.code_version.cache_clear()
 
 
-def test_changing_a_setting_that_shapes_the_tables_makes_documents_stale(built):
-    seeds, data, instance = built
-    located = stages.locate_sources(seeds)
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory):
+    """The seeds through every stage and stamped, as a build leaves them (outside Dagster). Read only."""
+    root = tmp_path_factory.mktemp("processed")
+    seeds, data = copy_seeds(root / "seeds"), root / "data"
+    runner.run_documents(KEYS, data_dir=data, seeds_dir=seeds, workers=1)
+    settings = _settings(seeds, data).stamp_settings
+    for key in KEYS:
+        stamps.write_stamp(data, key, chain.NAMES, settings)
+    return seeds, data
+
+
+def manifest_sha256(release: Path) -> dict[str, str]:
+    files = json.loads((release / "manifest.json").read_text("utf-8"))["files"]
+    return {name: entry["sha256"] for name, entry in files.items()}
+
+
+def stale(seeds, data, settings: str) -> dict[str, tuple[str, ...]]:
+    return {doc: stamps.stale_stages(data, source, twin, settings)
+            for doc, (source, twin) in chain.locate_sources(seeds).items()}
+
+
+def ui_code_versions() -> dict[str, str]:
+    """The code versions the stage assets would show, were the definitions loaded now."""
+    return {spec.key.to_user_string(): spec.code_version for spec in document_assets._specs()}
+
+
+def plan(seeds, data, settings: str) -> planning.Plan:
+    return planning.plan(seeds, data, known=set(KEYS), settings=settings)
+
+
+# --- one rule, the same in the UI and in `unparl build` -------------------------------------
+
+def test_built_documents_are_fresh(processed):
+    seeds, data = processed
+    settings = _settings(seeds, data).stamp_settings
+    assert stale(seeds, data, settings) == {REPORT_ID: (), RESOLUTION_ID: ()}
+    assert plan(seeds, data, settings).stages == {}
+    assert ui_code_versions() == chain.code_versions()
+
+
+def test_a_file_only_the_release_uses_makes_no_document_stale(processed, edit_package):
+    seeds, data = processed
+    settings = _settings(seeds, data).stamp_settings
+    versions, shown = chain.code_versions(), ui_code_versions()
+    card = chain.files_version("lib/release_card.py")
+    edit_package("lib/release_card.py")
+    assert chain.files_version("lib/release_card.py") != card, "the pretended edit is seen"
+    assert chain.code_versions() == versions
+    assert ui_code_versions() == shown
+    assert stale(seeds, data, settings) == {REPORT_ID: (), RESOLUTION_ID: ()}
+    result = plan(seeds, data, settings)
+    assert result.stages == {} and result.code_stale == []
+    assert result.summary().endswith("nothing new, changed or deleted")
+
+
+def test_the_user_dictionary_makes_tokens_and_what_follows_stale(processed, edit_package):
+    seeds, data = processed
+    settings = _settings(seeds, data).stamp_settings
+    versions, shown = chain.code_versions(), ui_code_versions()
+    edit_package("gazetteers/userdict.txt", "\n新词 50 nz\n".encode())
+    now, shown_now = chain.code_versions(), ui_code_versions()
+    assert now["documents"] == versions["documents"]
+    assert now["tokens"] != versions["tokens"] and now["entities"] != versions["entities"]
+    # the UI marks the same stages stale as the plan redoes
+    assert shown_now == now
+    assert {name for name in shown if shown[name] != shown_now[name]} == {"tokens", "entities"}
+    assert stale(seeds, data, settings) == {REPORT_ID: ("tokens", "entities"), RESOLUTION_ID: ("tokens", "entities")}
+    result = plan(seeds, data, settings)
+    assert result.code_stale == KEYS and result.changed == [] and result.added == []
+    assert "stale after a code change" in result.summary()
+    assert planning.runs(result, KEYS, one_run=False) == [
+        planning.RunSpec("document_chain", REPORT_ID, RESOLUTION_ID, ("tokens", "entities"), 2),
+        planning.RunSpec("corpus_release")]
+
+
+def test_changing_a_setting_that_shapes_the_tables_makes_every_stage_stale(processed):
+    seeds, data = processed
     same = _settings(seeds, data).stamp_settings
-    assert stages.is_current(data, *located[REPORT], same)
     for other in (_settings(seeds, data, max_bytes=30_000_000), _settings(seeds, data, tokenizer="rjieba")):
         assert other.stamp_settings != same
-        assert not stages.is_current(data, *located[REPORT], other.stamp_settings)
-    # and a build with the new limit reprocesses both documents
-    report = build(seeds, data, instance=instance, resources={"settings": _settings(seeds, data, max_bytes=30_000_000)})
-    assert report.processed == ["000_9d28c16df01d42a8", "001_5d5ca6e1adb1dee0"]
+        assert stale(seeds, data, other.stamp_settings) == {REPORT_ID: chain.NAMES, RESOLUTION_ID: chain.NAMES}
+        result = plan(seeds, data, other.stamp_settings)
+        assert result.stages == {REPORT_ID: chain.NAMES, RESOLUTION_ID: chain.NAMES}
 
 
-def test_a_duplicate_stands_for_itself_once_its_twin_is_deleted(built):
-    seeds, data, instance = built
-    shutil.copy(seeds / f"{REPORT}.txt", seeds / "zz_copy.txt")
+@pytest.mark.slow
+def test_a_build_after_a_dictionary_edit_redoes_only_tokens_and_entities(tmp_path, edit_package):
+    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
+    with dg.instance_for_test() as instance:
+        first = build(seeds, data, instance=instance)
+        documents_file = {k: work_path(data, "documents", k).stat().st_mtime_ns for k in KEYS}
+        edit_package("gazetteers/userdict.txt")
+        second = build(seeds, data, instance=instance)
+        assert second.processed == KEYS and second.added == []
+        chain_run, corpus_run = (instance.get_run_by_id(r) for r in second.runs)
+        assert chain_run.job_name == "document_chain" and corpus_run.job_name == "corpus_release"
+        assert {k.to_user_string() for k in chain_run.asset_selection} == {"tokens", "entities"}
+        # the documents stage did not run again; its files are as the first build left them
+        assert {k: work_path(data, "documents", k).stat().st_mtime_ns for k in KEYS} == documents_file
+        assert all(stamps.read_stamp(data, k)["stages"] == chain.code_versions() for k in KEYS)
+        # a comment in the dictionary changes no token; document_status records the new versions
+        assert second.release["created"] is True
+        before, after = (manifest_sha256(Path(r.release["path"])) for r in (first, second))
+        assert before["tokens.parquet"] == after["tokens.parquet"]
+        assert before["document_status.parquet"] != after["document_status.parquet"]
+        third = build(seeds, data, instance=instance)
+        assert third.processed == [] and len(third.runs) == 1
+
+
+# --- twins and half-built documents -----------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_duplicate_stands_for_itself_once_its_twin_is_deleted(tmp_path):
+    seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
     settings = {"settings": _settings(seeds, data)}
-    build(seeds, data, instance=instance, resources=settings)
-    latest = data / "releases" / (data / "LATEST").read_text().strip()
-    assert pq.read_table(latest / "quarantine.parquet").column("reason").to_pylist() == ["duplicate"]
-    (seeds / f"{REPORT}.txt").unlink()
-    (seeds / f"{REPORT}.meta.json").unlink()
-    report = build(seeds, data, instance=instance, resources=settings)
-    assert "zz_copy" in report.processed
-    latest = data / "releases" / (data / "LATEST").read_text().strip()
-    docs = pq.read_table(latest / "documents.parquet").column("doc_id").to_pylist()
-    assert "zz_copy" in docs and REPORT not in docs
-    assert pq.read_table(latest / "quarantine.parquet").num_rows == 0
+    with dg.instance_for_test() as instance:
+        shutil.copy(seeds / f"{REPORT_ID}.txt", seeds / "zz_copy.txt")
+        build(seeds, data, instance=instance, resources=settings)
+        latest = data / "releases" / (data / "LATEST").read_text().strip()
+        assert pq.read_table(latest / "quarantine.parquet").column("reason").to_pylist() == ["duplicate"]
+        (seeds / f"{REPORT_ID}.txt").unlink()
+        (seeds / f"{REPORT_ID}.meta.json").unlink()
+        report = build(seeds, data, instance=instance, resources=settings)
+        assert report.removed == [REPORT_ID]
+        assert "zz_copy" in report.processed
+        assert "no longer duplicates: zz_copy" in report.summary
+        latest = data / "releases" / (data / "LATEST").read_text().strip()
+        docs = pq.read_table(latest / "documents.parquet").column("doc_id").to_pylist()
+        assert "zz_copy" in docs and REPORT_ID not in docs
+        assert pq.read_table(latest / "quarantine.parquet").num_rows == 0
 
 
-def test_a_document_whose_stages_did_not_all_run_on_its_bytes_stays_out(built):
-    seeds, data, _ = built
-    keys = ["000_9d28c16df01d42a8", "001_5d5ca6e1adb1dee0"]
-    (seeds / f"{REPORT}.txt").write_text("第七十四届会议\n\n1. 新的文本。\n", encoding="utf-8")
-    stages.ingest(seeds, data, REPORT)  # a run has re-read the file and is still at work on it
-    tables, warnings = stages.corpus_tables(data, keys)
-    assert tables["documents"].column("doc_id").to_pylist() == ["001_5d5ca6e1adb1dee0"]
-    assert any(REPORT in w and "present bytes" in w for w in warnings)
+def test_a_document_whose_stages_did_not_all_run_on_its_bytes_stays_out(processed, tmp_path):
+    seeds, data = (shutil.copytree(p, tmp_path / p.name) for p in processed)
+    (seeds / f"{REPORT_ID}.txt").write_text("第七十四届会议\n\n1. 新的文本。\n", encoding="utf-8")
+    # a run has re-read the file and is still at work on its later stages: no new stamp yet
+    runner.run_documents([REPORT_ID], ["documents"], data_dir=data, seeds_dir=seeds, workers=1)
+    assembled = corpus.assemble(data, KEYS)
+    assert assembled.documents.column("doc_id").to_pylist() == [RESOLUTION_ID]
+    assert any(REPORT_ID in w and "present bytes" in w for w in assembled.warnings)
+    status = {r["doc_id"]: r for r in assembled.status.to_pylist()}
+    assert (status[REPORT_ID]["status"], status[REPORT_ID]["reason"]) == ("failed", "incomplete")
+    assert status[RESOLUTION_ID]["status"] == "ok"
+    # and the plan redoes it whole
+    result = plan(seeds, data, _settings(seeds, data).stamp_settings)
+    assert result.changed == [REPORT_ID] and result.stages == {REPORT_ID: chain.NAMES}
 
 
-def test_a_release_that_fails_its_own_checks_is_never_published(built, monkeypatch):
-    seeds, data, _ = built
-    before = (data / "LATEST").read_text()
-    releases = sorted(p.name for p in (data / "releases").iterdir())
-    tables, _ = stages.corpus_tables(data, ["000_9d28c16df01d42a8", "001_5d5ca6e1adb1dee0"])
-    monkeypatch.setattr(release.release_verify, "problems", lambda folder: ["checksums_match: a file changed"])
-    empty = {name: schemas.TABLES[name].empty_table() for name in tables}  # different data: a release would be cut
-    with pytest.raises(release.ReleaseInvalid, match="checksums_match"):
-        release.cut_release(data, empty, {}, {"corpus": {}}, inputs=[], notes=[], code_version={},
-                            today=datetime.date(2026, 12, 1))
-    assert (data / "LATEST").read_text() == before
-    assert sorted(p.name for p in (data / "releases").iterdir()) == releases
-
-
-def test_one_document_failing_a_stage_is_set_aside_and_the_others_go_on(tmp_path, monkeypatch):
-    seeds, data = tmp_path / "seeds", tmp_path / "data"
-    shutil.copytree(SEEDS, seeds)
-    keys = ["000_9d28c16df01d42a8", "001_5d5ca6e1adb1dee0"]
-    parallel.map_stage("raw", data, keys, workers=1, seeds_dir=seeds)
-    real_clean = stages.clean
-
-    def clean(text):
-        if "秘书长的报告" in text[:200]:
-            raise ValueError("a bug met in this text")
-        return real_clean(text)
-
-    monkeypatch.setattr(stages, "clean", clean)
-    results = parallel.map_stage("clean", data, keys, workers=1)
-    assert [r.quarantined for r in results] == [True, False]
-    raw = stages.read_work(data, "raw", REPORT).to_pylist()[0]
-    assert raw["reason"] == "internal_error" and "ValueError: a bug met in this text" in raw["detail"]
-    assert results[1].table.column("clean_text")[0].as_py()
-
+# --- the sensor's run keys and the documents' ids ---------------------------------------------
 
 def test_a_file_that_returns_to_an_earlier_state_gets_a_new_run_key(tmp_path):
     seeds, data = tmp_path / "seeds", tmp_path / "data"
@@ -123,7 +219,7 @@ def test_a_file_that_returns_to_an_earlier_state_gets_a_new_run_key(tmp_path):
                 return result.run_requests[0].run_key, cursor
         return None, cursor
 
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         path.write_text("第一稿。\n", encoding="utf-8")
         os.utime(path, ns=(10**18, 10**18))
         first, cursor = settle(instance, None)
@@ -143,11 +239,11 @@ def test_a_doc_id_does_not_depend_on_the_other_files(tmp_path, names):
         folder = tmp_path / f"alone_{len(ids_alone)}"
         folder.mkdir()
         (folder / name).write_text("正文。", encoding="utf-8")
-        ids_alone.append(stages.locate_sources(folder).popitem()[0])
+        ids_alone.append(chain.locate_sources(folder).popitem()[0])
     together = tmp_path / "together"
     together.mkdir()
     for name in names:
         (together / name).write_text(f"正文{name}。", encoding="utf-8")
-    ids_together = {source.path.name: doc_id for doc_id, (source, _) in stages.locate_sources(together).items()}
+    ids_together = {source.path.name: doc_id for doc_id, (source, _) in chain.locate_sources(together).items()}
     assert [ids_together[n] for n in names] == ids_alone == [doc_id_for(Path(n)) for n in names]
     assert len(set(ids_alone)) == 2

@@ -2,9 +2,10 @@
 
 A real `dagster-webserver` is started on 127.0.0.1 with a throwaway instance, seeds and data folder;
 the test reads the asset graph the UI draws, adds the documents' partitions the way the sensor
-would, launches one run that materialises every asset, and checks the release it cut. The
-webserver runs no daemon, so the test instance uses the DefaultRunCoordinator: a launched run
-starts at once instead of waiting in the queue for a daemon that never comes.
+would, launches the job `build` over both documents as the sensor does, checks the release it
+cut, and re-executes the run as the UI's "Re-execute" does. The webserver runs no daemon, so the
+test instance uses the DefaultRunCoordinator: a launched run starts at once instead of waiting
+in the queue for a daemon that never comes.
 """
 from __future__ import annotations
 
@@ -24,25 +25,15 @@ from dagster_graphql import DagsterGraphQLClient
 from conftest import CHECK_RELEASE, REPO, copy_seeds
 
 # dagster_graphql's client calls gql's execute() the old way; that is theirs to change, not ours.
-pytestmark = pytest.mark.filterwarnings("ignore:Using variable_values and operation_name:DeprecationWarning")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:Using variable_values and operation_name:DeprecationWarning")]
 
 HOST = "127.0.0.1"
 LOCATION = "unparl"
 PARTITIONS = "documents"
-GROUPS = {
-    "raw_documents": "ingest",
-    "clean_documents": "clean",
-    "document_metadata": "structure",
-    "paragraphs": "structure",
-    "sentences": "tokens",
-    "tokens": "tokens",
-    "entities": "entities",
-    "entity_catalog": "entities",
-    "corpus_statistics": "stats",
-    "release": "publish",
-}
-PER_DOCUMENT = {"raw_documents", "clean_documents", "document_metadata", "paragraphs", "sentences",
-                "tokens", "entities"}
+STAGES = {"documents", "tokens", "entities"}
+CORPUS = {"corpus", "document_status", "entity_catalog", "corpus_statistics", "release"}
+GROUPS = {**dict.fromkeys(STAGES, "documents"), **dict.fromkeys(CORPUS - {"release"}, "corpus"), "release": "publish"}
 INSTANCE_YAML = """\
 telemetry:
   enabled: false
@@ -91,6 +82,18 @@ query {
     assetChecksOrError {
       ... on AssetChecks { checks { name blocking executionForLatestMaterialization { status } } }
     }
+  }
+}
+"""
+
+
+REEXECUTE = """
+mutation($reexecutionParams: ReexecutionParams) {
+  launchPipelineReexecution(reexecutionParams: $reexecutionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId pipelineName parentRunId } }
+    ... on PythonError { message }
+    ... on PipelineNotFoundError { message }
   }
 }
 """
@@ -158,6 +161,15 @@ def stop(process: subprocess.Popen) -> None:
         pass
 
 
+def wait_for(server: Webserver, client: DagsterGraphQLClient, run_id: str) -> None:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    status = client.get_run_status(run_id)
+    while status.value not in ("SUCCESS", "FAILURE", "CANCELED") and time.monotonic() < deadline:
+        time.sleep(1)
+        status = client.get_run_status(run_id)
+    assert status.value == "SUCCESS", f"run {run_id} ended {status.value}:\n{server.tail()}"
+
+
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory) -> Webserver:
     root = tmp_path_factory.mktemp("webserver")
@@ -198,17 +210,20 @@ def test_asset_graph_has_every_asset_in_its_group(webserver):
     assert set(nodes) == set(GROUPS)
     assert {key: node["groupName"] for key, node in nodes.items()} == GROUPS
     for key, node in nodes.items():
-        assert node["isPartitioned"] == (key in PER_DOCUMENT), key
-        if key in PER_DOCUMENT:
+        assert node["isPartitioned"] == (key in STAGES), key
+        if key in STAGES:
             assert node["partitionDefinition"] == {"type": "DYNAMIC", "name": PARTITIONS}
-        assert "__ASSET_JOB" in node["jobNames"], key
+        # the jobs a run of this asset can belong to, each re-executable from the UI
+        named = {job for job in node["jobNames"] if not job.startswith("__")}
+        assert named == ({"document_chain", "build"} if key in STAGES else {"corpus_release", "build"}), key
     deps = {key: {"/".join(d["path"]) for d in node["dependencyKeys"]} for key, node in nodes.items()}
-    assert deps["clean_documents"] == {"raw_documents"}
-    assert deps["tokens"] == {"sentences"}
-    assert deps["release"] == {"corpus_statistics"}
+    assert deps["tokens"] == {"documents"}
+    assert deps["entities"] == {"documents", "tokens"}
+    assert deps["corpus"] == STAGES
+    assert deps["release"] == {"corpus", "document_status", "entity_catalog", "corpus_statistics"}
 
 
-def test_materialising_everything_through_the_api_cuts_a_valid_release(webserver, repository):
+def test_the_build_job_through_the_api_cuts_a_valid_release_and_reexecutes(webserver, repository):
     keys = sorted(p.name.removesuffix(".txt") for p in webserver.seeds.glob("*.txt"))
     assert len(keys) == 2
     # What new_reports_sensor asks for in production: one partition per seed document.
@@ -216,24 +231,19 @@ def test_materialising_everything_through_the_api_cuts_a_valid_release(webserver
         added = webserver.graphql(ADD_PARTITION, {"repository": repository, "name": PARTITIONS, "key": key})
         assert added["addDynamicPartition"] == {"__typename": "AddDynamicPartitionSuccess", "partitionKey": key}
 
-    # One run for every asset: the partitioned ones over the range of documents, the corpus ones once.
+    # What the sensor asks for: the job `build`, the stages over the range of documents, the corpus once.
     client = webserver.client()
     run_id = client.submit_job_execution(
-        "__ASSET_JOB", repository_location_name=repository["repositoryLocationName"],
-        repository_name=repository["repositoryName"], asset_selection=list(GROUPS),
+        "build", repository_location_name=repository["repositoryLocationName"],
+        repository_name=repository["repositoryName"],
         tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1],
               "unparl/trigger": "test_webserver_e2e"})
-    deadline = time.monotonic() + RUN_TIMEOUT
-    status = client.get_run_status(run_id)
-    while status.value not in ("SUCCESS", "FAILURE", "CANCELED") and time.monotonic() < deadline:
-        time.sleep(1)
-        status = client.get_run_status(run_id)
-    assert status.value == "SUCCESS", f"run {run_id} ended {status.value}:\n{webserver.tail()}"
+    wait_for(webserver, client, run_id)
 
     nodes = {"/".join(n["assetKey"]["path"]): n for n in webserver.graphql(AFTER_RUN)["assetNodes"]}
     for key, node in nodes.items():
         assert node["assetMaterializations"][0]["runId"] == run_id, key
-        if key in PER_DOCUMENT:
+        if key in STAGES:
             assert node["partitionKeys"] == keys
             assert node["partitionStats"] == {"numMaterialized": 2, "numPartitions": 2}, key
         for check in node["assetChecksOrError"]["checks"]:
@@ -245,3 +255,14 @@ def test_materialising_everything_through_the_api_cuts_a_valid_release(webserver
     checked = subprocess.run([sys.executable, str(CHECK_RELEASE), str(webserver.data)],
                              capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    # The UI's "Re-execute all": the run names a job of the definitions, so it can be run again.
+    answer = webserver.graphql(REEXECUTE, {"reexecutionParams": {"parentRunId": run_id, "strategy": "ALL_STEPS"}})
+    launched = answer["launchPipelineReexecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    child = launched["run"]
+    assert (child["pipelineName"], child["parentRunId"]) == ("build", run_id)
+    wait_for(webserver, client, child["runId"])
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in webserver.graphql(AFTER_RUN)["assetNodes"]}
+    assert {key: node["assetMaterializations"][0]["runId"] for key, node in nodes.items()} == dict.fromkeys(
+        GROUPS, child["runId"])
