@@ -1,19 +1,29 @@
 """The unparl benchmark: `make bench`, or `python -m benchmarks.run --n 100 1000`.
 
 For each corpus size N it builds a synthetic corpus from the seeds (benchmarks/corpus.py) and
-measures, in one run, on this machine:
+measures, in one run, on this machine (`--only` picks sections):
 
-1. the real per-document stages (pipeline/lib/stages.py), stage by stage over all documents,
-   in one process, then the corpus-wide tables (entity catalog, statistics, release): for each,
-   documents/s, MB/s (of source text), share of the time, and peak RSS of the process tree;
-2. the incremental case: one new document added to the N-document corpus, processed alone,
-   then the corpus-wide tables and a new release, against the full rebuild;
-3. the raw throughput of the tokenizer backend alone on the same sentences, and the ratio
-   end to end / raw tokenizer;
-4. the same per-document stages over a pool of worker processes (pipeline/lib/parallel.py);
-5. the same through Dagster (pipeline.build.build on a fresh SQLite instance): a run over all
-   partitions, then a run for one new partition, so the orchestration overhead shows next to
-   the compute; and the instance's cost of many dynamic partitions (--partition-scale).
+stages
+  1. the chain's per-document stages (pipeline.lib.chain.STAGES, run by pipeline.lib.runner),
+     stage by stage over all documents in one process, then the corpus assets' work
+     (assembly, entity catalog, statistics, release): for each, documents/s, MB/s (of source
+     text), share of the time, and peak RSS of the process tree;
+  2. the incremental case outside Dagster: one new document added to the N-document corpus,
+     processed alone, then the corpus assets' work and a new release, against the full rebuild;
+  3. the raw throughput of the tokenizer backend alone on the same sentences, and the ratio
+     end to end / raw tokenizer;
+pool
+  4. the same per-document stages over the runner's pool of worker processes (--workers);
+dagster (in a process of its own, the pool started before both sides and shared)
+  5. Dagster vs outside: the per-document stages for all N documents outside Dagster
+     (runner.run_documents) and through it (pipeline.build.build on a fresh SQLite instance:
+     the document_chain run's wall time), and their ratio;
+  6. events: the document_chain run's materialisations, planned materialisations and check
+     evaluations per document, and the Dagster-minus-outside time per event of the run;
+  7. the one-document run overhead: one new document on the built instance (the runs a build
+     makes for it: a document_chain run, then a corpus_release run), each run's wall time
+     against its steps' time from the instance's event log (share_outside_steps);
+and, with --partition-scale, the instance's cost of many dynamic partitions.
 
 Each corpus size runs in a process of its own, so one size's memory is not counted in the
 next. Results go to benchmarks/results/<name>.json and a short table to stdout.
@@ -41,7 +51,6 @@ from pathlib import Path
 from benchmarks.corpus import build_corpus
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STAGES = ("raw", "clean", "structure", "sentences", "tokens", "entities")
 MB = 1_000_000
 
 
@@ -123,52 +132,78 @@ def timed(record: dict, rss: PeakRSS):
 
 # --- the pieces measured -------------------------------------------------------------------
 
+def _settings_key(backend: str) -> str:
+    """The stamps' settings, as `unparl build` writes them for this backend."""
+    from pipeline.lib import stamps, tokens
+    from pipeline.lib.ingest import DEFAULT_MAX_BYTES
+
+    return stamps.settings_key(DEFAULT_MAX_BYTES, tokens.backend_name(backend))
+
+
 def corpus_stage(data_dir: Path, doc_ids: list[str], *, today: datetime.date) -> dict[str, float]:
-    """The corpus-wide assets' work (entity_catalog, corpus_statistics, release) without Dagster."""
+    """The corpus assets' work (corpus, entity_catalog, corpus_statistics, release) without
+    Dagster and without its IO manager's saving and loading between them."""
     import polars as pl
 
     from pipeline import schemas
-    from pipeline.lib import stages
+    from pipeline.lib.corpus import assemble
     from pipeline.lib.entities import CATALOG_COLUMNS, build_catalog
-    from pipeline.lib.provenance import code_version, release_inputs, release_notes
+    from pipeline.lib.provenance import code_version, release_notes
     from pipeline.lib.release import cut_release
-    from pipeline.lib.stats import statistics_and_summary
-    from pipeline.lib.storage import to_arrow, write_parquet
+    from pipeline.lib.stats import Statistics
+    from pipeline.lib.storage import to_arrow
 
     seconds = {}
     start = time.perf_counter()
-    mentions = stages.entity_mentions(data_dir, doc_ids, CATALOG_COLUMNS)
+    corpus = assemble(data_dir, doc_ids)
+    seconds["assemble"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    mentions = corpus.tables()["entities"].read(list(CATALOG_COLUMNS))
     catalog = to_arrow(build_catalog(pl.from_arrow(mentions)), schemas.ENTITY_CATALOG)
-    catalog = write_parquet(stages.corpus_path(data_dir, "entity_catalog"), catalog,
-                            sort_by=schemas.SORT_KEYS["entity_catalog"])
     seconds["catalog"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    tables, warnings = stages.corpus_tables(data_dir, doc_ids)
-    tables["entity_catalog"] = catalog
-    stats, summary = statistics_and_summary(tables)
+    tables = {**corpus.tables(), "entity_catalog": catalog}
+    statistics = Statistics.of(tables)
     seconds["statistics"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    notes = release_notes(tables["documents"], tables["quarantine"]) + warnings
-    cut_release(data_dir, tables, stats, summary, inputs=release_inputs(data_dir, doc_ids), notes=notes,
+    notes = release_notes(corpus.documents, corpus.quarantine) + corpus.warnings
+    cut_release(data_dir, tables, statistics.tables, statistics.summary, inputs=corpus.inputs, notes=notes,
                 code_version=code_version(), today=today)
     seconds["release"] = time.perf_counter() - start
     return seconds
 
 
+def _stamp(data: Path, keys: list[str], backend: str) -> None:
+    """What the Dagster step does after the stages: each document recorded as built."""
+    from pipeline.lib import chain, stamps
+
+    settings = _settings_key(backend)
+    for key in keys:
+        stamps.write_stamp(data, key, chain.NAMES, settings)
+
+
+def _failed(outcomes: dict) -> list[str]:
+    return sorted(f"{doc}/{stage}: {o.detail}" for doc, by_stage in outcomes.items()
+                  for stage, o in by_stage.items() if o.status == "failed")
+
+
 def stage_by_stage(seeds: Path, data: Path, keys: list[str], backend: str, rss: PeakRSS) -> dict:
-    from pipeline.lib import parallel, stages
+    """Each stage of the chain (pipeline.lib.chain.STAGES) over all documents in this process,
+    as a run's step does for a small batch; then the corpus assets' work."""
+    from pipeline.lib import chain, runner
 
     run = {}
-    for stage in STAGES:
+    for stage in chain.STAGES:
         record = {}
         with timed(record, rss):
-            # In this process, as an asset's step runs a batch (one scan of the folder for raw).
-            parallel.map_stage(stage, data, keys, workers=1, backend=backend, seeds_dir=seeds)
-        run[stage] = record
-    for key in keys:
-        stages.write_stamp(data, key)
+            outcomes = runner.run_documents(keys, (stage.name,), data_dir=data, seeds_dir=seeds, backend=backend,
+                                            workers=1)
+        record["failed"] = _failed(outcomes)
+        run[stage.name] = record
+    _stamp(data, keys, backend)
     record = {}
     with timed(record, rss):
         parts = corpus_stage(data, keys, today=datetime.date(2020, 9, 4))
@@ -179,13 +214,14 @@ def stage_by_stage(seeds: Path, data: Path, keys: list[str], backend: str, rss: 
 
 def tokenizer_alone(data: Path, keys: list[str], backend: str) -> dict:
     """The backend's tagger on the same sentences, nothing else (text loaded beforehand)."""
-    from pipeline.lib import stages, tokens
+    from pipeline.lib import tokens
+    from pipeline.lib.workdir import read_work
 
     pieces, whole = [], []
     for key in keys:
-        text = stages.read_work(data, "documents", key).column("clean_text")[0].as_py()
+        text = read_work(data, "documents", key, ["clean_text"]).column("clean_text")[0].as_py()
         whole.append(text)
-        for s in stages.read_work(data, "sentences", key).select(["char_start", "char_end"]).to_pylist():
+        for s in read_work(data, "sentences", key, ["char_start", "char_end"]).to_pylist():
             pieces.append(text[s["char_start"]:s["char_end"]])
     tag = tokens.tagger(backend)
     list(tag("预热。"))
@@ -207,95 +243,205 @@ def tokenizer_alone(data: Path, keys: list[str], backend: str) -> dict:
 
 
 def parallel_run(seeds: Path, data: Path, keys: list[str], backend: str, workers: int, rss: PeakRSS) -> dict:
-    """The per-document stages on a pool of `workers` processes. Its start (fork server, imports,
-    a dictionary per worker) is timed apart, as the single-process run's dictionary load is left
-    out of its time: `seconds` compares throughput with throughput, `seconds_with_pool_start`
-    is what a cold batch waits."""
-    from pipeline.lib import parallel
+    """The per-document stages on the runner's pool of `workers` processes. Its start (fork
+    server, imports, a dictionary per worker) is timed apart, as the single-process run's
+    dictionary load is left out of its time: `seconds` compares throughput with throughput,
+    `seconds_with_pool_start` is what a cold batch waits."""
+    from pipeline.lib import chain, runner
 
-    parallel.shutdown()
+    runner.shutdown()
     record = {"workers": workers}
-    record["pool_start_seconds"] = parallel.start(workers, backend)
+    record["pool_start_seconds"] = runner.start(workers, backend)
     with timed(record, rss):
-        per_doc = parallel.run_documents(data, keys, workers=workers, backend=backend, seeds_dir=seeds)
+        outcomes = runner.run_documents(keys, data_dir=data, seeds_dir=seeds, backend=backend, workers=workers)
+    record["failed"] = _failed(outcomes)
     record["seconds_with_pool_start"] = record["seconds"] + record["pool_start_seconds"]
-    record["stage_seconds_in_workers"] = {s: sum(d[s] for d in per_doc.values()) for s in STAGES}
-    parallel.shutdown()
+    record["stage_seconds_in_workers"] = {name: sum(d[name].seconds for d in outcomes.values())
+                                          for name in chain.NAMES}
+    runner.shutdown()
     return record
 
 
 def incremental(seeds: Path, data: Path, keys: list[str], n: int, backend: str, rss: PeakRSS) -> dict:
-    """One new report into the built corpus: its own stages, then the corpus tables and a release."""
-    from pipeline.lib import stages
+    """One new report into the built corpus, outside Dagster: its stages, then the corpus
+    assets' work and a release."""
+    from pipeline.lib import runner
     from pipeline.lib.ingest import doc_id_for
+    from pipeline.lib.workdir import remove_work
 
     new = build_corpus(seeds, 1, start=n)[0]
     key = doc_id_for(new)
     record = {"doc_id": key}
     with timed(record, rss):
         start = time.perf_counter()
-        stages.run_document(seeds, data, key, backend=backend)
+        outcomes = runner.run_documents([key], data_dir=data, seeds_dir=seeds, backend=backend, workers=1)
+        _stamp(data, [key], backend)
         record["document_seconds"] = time.perf_counter() - start
         record["corpus_parts"] = corpus_stage(data, keys + [key], today=datetime.date(2020, 9, 5))
+    record["failed"] = _failed(outcomes)
+    record["stages"] = {name: outcome.seconds for name, outcome in outcomes[key].items()}
     record["corpus_seconds"] = sum(record["corpus_parts"].values())
     new.unlink()
     new.with_name(new.stem + ".meta.json").unlink()
-    stages.remove_work(data, key)
+    remove_work(data, key)
     return record
 
 
+# --- through Dagster ------------------------------------------------------------------------
+
+# The events of a run that cost a database write per partition and asset (or per check).
+COUNTED_EVENTS = ("ASSET_MATERIALIZATION", "ASSET_MATERIALIZATION_PLANNED", "ASSET_CHECK_EVALUATION")
+
+
+def run_timing(instance, run_id: str) -> dict:
+    """A run as its instance recorded it: wall time from the run's creation (its planned events
+    are written then) to its last event, time from its start event, the time its steps spent
+    working (each step's STEP_SUCCESS or STEP_FAILURE time minus its STEP_START time, from the
+    event log), the share of the wall time outside the steps, and its events by type."""
+    from collections import Counter
+
+    from dagster import DagsterEventType
+
+    record = instance.get_run_record_by_id(run_id)
+    entries = instance.all_logs(run_id)
+    types = Counter((e.dagster_event.event_type_value if e.dagster_event else "LOG_MESSAGE") for e in entries)
+    started, ended, step_started, step_seconds = None, None, {}, 0.0
+    for entry in entries:
+        event = entry.dagster_event
+        if event is None:
+            continue
+        kind = event.event_type
+        if kind == DagsterEventType.RUN_START:
+            started = entry.timestamp
+        elif kind in (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE):
+            ended = entry.timestamp
+        elif kind == DagsterEventType.STEP_START:
+            step_started[event.step_key] = entry.timestamp
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and event.step_key in step_started:
+            step_seconds += entry.timestamp - step_started.pop(event.step_key)
+    created = record.create_timestamp.timestamp()
+    ended = ended if ended is not None else max(e.timestamp for e in entries)
+    wall = ended - created
+    return {
+        "run_id": run_id, "job": record.dagster_run.job_name, "status": record.dagster_run.status.value,
+        "wall_seconds": round(wall, 3),
+        "created_to_start_seconds": round((started or created) - created, 3),
+        "start_to_end_seconds": round(ended - (started or created), 3),
+        "step_seconds": round(step_seconds, 3),
+        "share_outside_steps": round(1 - step_seconds / wall, 4) if wall > 0 else None,
+        "events": len(entries),
+        "counted_events": sum(types[t] for t in COUNTED_EVENTS),
+        "events_by_type": dict(sorted(types.items())),
+    }
+
+
+def _runs_of(instance, run_ids: list[str], job: str) -> list[dict]:
+    return [t for t in (run_timing(instance, r) for r in run_ids) if t["job"] == job]
+
+
+def _summed(runs: list[dict]) -> dict:
+    """The document_chain runs of a build as one (a fresh build has one; kept general)."""
+    if len(runs) == 1:
+        return runs[0]
+    out = {key: round(sum(r[key] for r in runs), 3) for key in
+           ("wall_seconds", "step_seconds", "events", "counted_events", "created_to_start_seconds",
+            "start_to_end_seconds")}
+    out["share_outside_steps"] = round(1 - out["step_seconds"] / out["wall_seconds"], 4) if out["wall_seconds"] else None
+    out["runs"] = len(runs)
+    types: dict = {}
+    for r in runs:
+        for k, v in r["events_by_type"].items():
+            types[k] = types.get(k, 0) + v
+    out["events_by_type"] = types
+    return out
+
+
+def _warm_up(seeds: Path, data: Path, keys: list[str], backend: str, workers: int) -> float:
+    """Load what the first run of a process would load (the dictionary, the gazetteers), here
+    and, through a small batch on the pool, in its workers, so that neither side measured
+    after this pays it; returns the seconds it took."""
+    from pipeline.lib import runner, tokens
+    from pipeline.lib.entities import load_gazetteer
+
+    start = time.perf_counter()
+    list(tokens.tagger(backend)("预热。"))
+    load_gazetteer()
+    batch = keys[:max(runner.MIN_BATCH, 2 * workers)]
+    if workers > 1 and len(batch) >= runner.MIN_BATCH:
+        runner.run_documents(batch, data_dir=data, seeds_dir=seeds, backend=backend, workers=workers)
+    shutil.rmtree(data, ignore_errors=True)
+    return time.perf_counter() - start
+
+
 def through_dagster(seeds: Path, root: Path, n: int, backend: str, workers: int, rss: PeakRSS) -> dict:
-    """pipeline.build.build on a fresh SQLite instance: all partitions, then one new partition."""
+    """The per-document stages outside Dagster (runner.run_documents) and through it
+    (pipeline.build.build on a fresh SQLite instance) on the same corpus with the same workers;
+    then one new document on that built instance, as the sensor's build would run it.
+
+    The worker pool is started once, before both, and shared (a run executes in this process,
+    and the runner keeps one pool per worker count and backend): both sides compare warm
+    compute, so what differs is what Dagster adds."""
     import dagster as dg
 
     from pipeline.build import build
     from pipeline.defs.resources import UnparlSettings
-    from pipeline.lib import parallel
-    from pipeline.lib.ingest import doc_id_for
+    from pipeline.lib import planning, runner
+    from pipeline.lib.ingest import doc_id_for, scan_sources
 
-    parallel.shutdown()
+    keys = [s.doc_id for s in scan_sources(seeds)]
+    runner.shutdown()
+    record: dict = {"workers": workers, "pool_start_seconds": runner.start(workers, backend)}
+    record["warm_up_seconds"] = _warm_up(seeds, root / "warm_up_data", keys, backend, workers)
+
+    outside: dict = {}
+    with timed(outside, rss):
+        outcomes = runner.run_documents(keys, data_dir=root / "outside_data", seeds_dir=seeds, backend=backend,
+                                        workers=workers)
+    outside["failed"] = _failed(outcomes)
+    record["outside"] = outside
+
     data = root / "dagster_data"
     home = root / "dagster_home"
     home.mkdir()
     settings = UnparlSettings(seeds_dir=str(seeds), data_dir=str(data), tokenizer=backend, workers=workers)
-    record: dict = {"workers": workers}
     with dg.instance_for_test(temp_dir=str(home)) as instance:
         full: dict = {}
         with timed(full, rss):
             report = build(seeds, data, instance=instance, resources={"settings": settings})
-        full["runs"] = len(report.runs)
+        full["processed"] = len(report.processed)
         full["release"] = report.release.get("version")
-        full["per_partition_overhead_runs"] = _run_overheads(instance, report.runs)
-        record["all_partitions"] = full
+        full["document_chain"] = _summed(_runs_of(instance, report.runs, planning.DOCUMENT_JOB))
+        full["corpus_release"] = _summed(_runs_of(instance, report.runs, planning.CORPUS_JOB))
+        record["all_documents"] = full
+
         new = build_corpus(seeds, 1, start=n + 1)[0]
         one: dict = {"doc_id": doc_id_for(new)}
         with timed(one, rss):
             report = build(seeds, data, instance=instance, resources={"settings": settings})
         one["processed"] = report.processed
-        one["runs"] = len(report.runs)
-        one["step_seconds"] = _run_overheads(instance, report.runs)
-        record["one_new_partition"] = one
-    parallel.shutdown()
+        one["release"] = report.release.get("version")
+        one["document_chain"] = _summed(_runs_of(instance, report.runs, planning.DOCUMENT_JOB))
+        one["corpus_release"] = _summed(_runs_of(instance, report.runs, planning.CORPUS_JOB))
+        record["one_new_document"] = one
+    runner.shutdown()
     return record
 
 
 def _through_dagster_alone(seeds: Path, root: Path, n: int, backend: str, workers: int) -> dict:
+    from pipeline.lib import runner
+
     rss = PeakRSS()
     try:
         return through_dagster(seeds, root, n, backend, workers, rss)
+    except BaseException as exc:
+        # Dagster's errors do not always survive pickling back to the parent (which would then
+        # wait for ever): send their text instead.
+        import traceback
+
+        raise RuntimeError("".join(traceback.format_exception(exc))) from None
     finally:
+        runner.shutdown()
         rss.stop()
-
-
-def _run_overheads(instance, run_ids: list[str]) -> dict:
-    """Wall time of each run against the time its steps spent computing (from the run's stats)."""
-    out = {}
-    for run_id in run_ids:
-        stats = instance.get_run_stats(run_id)
-        steps = sum((s.end_time or 0) - (s.start_time or 0) for s in instance.get_run_step_stats(run_id))
-        out[run_id[:8]] = {"run_seconds": round((stats.end_time or 0) - (stats.launch_time or stats.start_time or 0), 3),
-                           "steps_seconds": round(steps, 3)}
-    return out
 
 
 def partition_scale(root: Path, sizes: list[int]) -> dict:
@@ -343,7 +489,10 @@ def partition_scale(root: Path, sizes: list[int]) -> dict:
 
 # --- one corpus size ---------------------------------------------------------------------
 
-def bench_size(n: int, *, backend: str, workers: int, dagster: bool, root: Path, rss: PeakRSS) -> dict:
+SECTIONS = ("stages", "pool", "dagster")
+
+
+def bench_size(n: int, *, backend: str, workers: int, sections: tuple[str, ...], root: Path, rss: PeakRSS) -> dict:
     from pipeline.lib import tokens
     from pipeline.lib.ingest import scan_sources
 
@@ -357,15 +506,16 @@ def bench_size(n: int, *, backend: str, workers: int, dagster: bool, root: Path,
 
     load_gazetteer()
     result: dict = {"n": n, "backend": tokens.backend_name(backend), "source_mb": round(source_mb, 3),
-                    "load_average_before": os.getloadavg()}
-    data = root / f"n{n}" / "data"
-    result["stages"] = stage_by_stage(seeds, data, keys, backend, rss)
-    # The new report goes into the corpus just built, as it would after a build.
-    result["incremental"] = incremental(seeds, data, keys, n, backend, rss)
-    result["tokenizer_alone"] = tokenizer_alone(data, keys, backend)
-    if workers > 1:
+                    "sections": list(sections), "load_average_before": os.getloadavg()}
+    if "stages" in sections:
+        data = root / f"n{n}" / "data"
+        result["stages"] = stage_by_stage(seeds, data, keys, backend, rss)
+        # The new report goes into the corpus just built, as it would after a build.
+        result["incremental"] = incremental(seeds, data, keys, n, backend, rss)
+        result["tokenizer_alone"] = tokenizer_alone(data, keys, backend)
+    if "pool" in sections and workers > 1:
         result["parallel"] = parallel_run(seeds, root / f"n{n}" / "data_parallel", keys, backend, workers, rss)
-    if dagster:
+    if "dagster" in sections:
         # In a process of its own, as `unparl build` runs: what the measurements above left in
         # this process's memory is not the build's.
         spawn = multiprocessing.get_context("spawn")
@@ -378,88 +528,145 @@ def bench_size(n: int, *, backend: str, workers: int, dagster: bool, root: Path,
 
 
 def summarise_size(r: dict) -> None:
+    from pipeline.lib import chain
+
     n, mb = r["n"], r["source_mb"]
-    per_doc = sum(r["stages"][s]["seconds"] for s in STAGES)
-    corpus = r["stages"]["corpus"]["seconds"]
-    total = per_doc + corpus
-    rows = []
-    for name in (*STAGES, "corpus"):
-        s = r["stages"][name]["seconds"]
-        rows.append({"stage": name, "seconds": round(s, 3), "docs_per_s": round(n / s, 1) if s else None,
-                     "mb_per_s": round(mb / s, 2) if s else None, "share": round(s / total, 3),
-                     "peak_rss_mib": r["stages"][name]["peak_rss_mib"]})
-    raw = r["tokenizer_alone"]
-    raw_mbps = mb / raw["seconds"]
-    s = {
-        "table": rows,
-        "per_document_seconds": round(per_doc, 3),
-        "end_to_end_seconds": round(total, 3),
-        "end_to_end_docs_per_s": round(n / total, 2),
-        "end_to_end_mb_per_s": round(mb / total, 3),
-        "tokenizer_alone_mb_per_s": round(raw_mbps, 3),
-        "ratio_end_to_end_vs_tokenizer": round(raw["seconds"] / total, 3),
-        "ratio_per_document_vs_tokenizer": round(raw["seconds"] / per_doc, 3),
-        "peak_rss_mib": max(x["peak_rss_mib"] for x in rows),
-    }
-    inc = r["incremental"]
-    s["incremental_seconds"] = round(inc["document_seconds"] + inc["corpus_seconds"], 3)
-    s["incremental_document_share_of_rebuild"] = round(inc["document_seconds"] / per_doc, 5)
-    s["incremental_vs_full_rebuild"] = round((inc["document_seconds"] + inc["corpus_seconds"]) / total, 4)
-    s["incremental_peak_rss_mib"] = inc["peak_rss_mib"]
+    s: dict = {}
+    if "stages" in r:
+        per_doc = sum(r["stages"][name]["seconds"] for name in chain.NAMES)
+        corpus = r["stages"]["corpus"]["seconds"]
+        total = per_doc + corpus
+        rows = []
+        for name in (*chain.NAMES, "corpus"):
+            sec = r["stages"][name]["seconds"]
+            rows.append({"stage": name, "seconds": round(sec, 3), "docs_per_s": round(n / sec, 1) if sec else None,
+                         "mb_per_s": round(mb / sec, 2) if sec else None, "share": round(sec / total, 3),
+                         "peak_rss_mib": r["stages"][name]["peak_rss_mib"]})
+        raw = r["tokenizer_alone"]
+        s.update({
+            "table": rows,
+            "per_document_seconds": round(per_doc, 3),
+            "end_to_end_seconds": round(total, 3),
+            "end_to_end_docs_per_s": round(n / total, 2),
+            "end_to_end_mb_per_s": round(mb / total, 3),
+            "tokenizer_alone_mb_per_s": round(mb / raw["seconds"], 3),
+            "ratio_end_to_end_vs_tokenizer": round(raw["seconds"] / total, 3),
+            "ratio_per_document_vs_tokenizer": round(raw["seconds"] / per_doc, 3),
+            "peak_rss_mib": max(x["peak_rss_mib"] for x in rows),
+        })
+        inc = r["incremental"]
+        s["incremental_seconds"] = round(inc["document_seconds"] + inc["corpus_seconds"], 3)
+        s["incremental_document_share_of_rebuild"] = round(inc["document_seconds"] / per_doc, 5)
+        s["incremental_vs_full_rebuild"] = round((inc["document_seconds"] + inc["corpus_seconds"]) / total, 4)
+        s["incremental_peak_rss_mib"] = inc["peak_rss_mib"]
     if "parallel" in r:
         p = r["parallel"]
         s["parallel_workers"] = p["workers"]
         s["parallel_seconds"] = round(p["seconds"], 3)
-        s["parallel_speedup"] = round(per_doc / p["seconds"], 3)
         s["parallel_pool_start_seconds"] = round(p["pool_start_seconds"], 3)
-        s["parallel_speedup_with_pool_start"] = round(per_doc / p["seconds_with_pool_start"], 3)
-        s["parallel_end_to_end_mb_per_s"] = round(mb / (p["seconds"] + corpus), 3)
         s["parallel_peak_rss_mib"] = p["peak_rss_mib"]
         s["parallel_peak_process_rss_mib"] = p["peak_process_rss_mib"]
+        if "stages" in r:
+            s["parallel_speedup"] = round(s["per_document_seconds"] / p["seconds"], 3)
+            s["parallel_speedup_with_pool_start"] = round(s["per_document_seconds"] / p["seconds_with_pool_start"], 3)
+            s["parallel_end_to_end_mb_per_s"] = round(mb / (p["seconds"] + r["stages"]["corpus"]["seconds"]), 3)
     if "dagster" in r:
         d = r["dagster"]
-        s["dagster_all_partitions_seconds"] = round(d["all_partitions"]["seconds"], 3)
-        s["dagster_one_new_partition_seconds"] = round(d["one_new_partition"]["seconds"], 3)
-        s["dagster_peak_rss_mib"] = max(d["all_partitions"]["peak_rss_mib"], d["one_new_partition"]["peak_rss_mib"])
-        s["dagster_peak_process_rss_mib"] = max(d["all_partitions"]["peak_process_rss_mib"],
-                                                d["one_new_partition"]["peak_process_rss_mib"])
+        full, one = d["all_documents"], d["one_new_document"]
+        chain_run = full["document_chain"]
+        outside = d["outside"]["seconds"]
+        s["dagster_workers"] = d["workers"]
+        s["dagster_build_seconds"] = round(full["seconds"], 3)
+        # (b) the per-document stages through Dagster against the same stages outside it
+        s["dagster_document_chain_seconds"] = chain_run["wall_seconds"]
+        s["outside_dagster_seconds"] = round(outside, 3)
+        s["dagster_vs_outside"] = round(chain_run["wall_seconds"] / outside, 3) if outside else None
+        # (c) what the run recorded, per document and per event
+        extra = chain_run["wall_seconds"] - outside
+        s["dagster_run_events"] = chain_run["events"]
+        s["events_per_document"] = round(chain_run["counted_events"] / n, 3)
+        s["ms_per_event"] = round(1000 * extra / chain_run["events"], 3) if chain_run["events"] else None
+        s["ms_per_counted_event"] = (round(1000 * extra / chain_run["counted_events"], 3)
+                                     if chain_run["counted_events"] else None)
+        s["dagster_corpus_release_seconds"] = full["corpus_release"]["wall_seconds"]
+        # (a) one new document on the built instance: its document_chain run, then the corpus run
+        one_chain = one["document_chain"]
+        s["one_document_build_seconds"] = round(one["seconds"], 3)
+        s["one_document_run_seconds"] = one_chain["wall_seconds"]
+        s["one_document_step_seconds"] = one_chain["step_seconds"]
+        s["share_outside_steps"] = one_chain["share_outside_steps"]
+        s["one_document_created_to_start_seconds"] = one_chain["created_to_start_seconds"]
+        s["one_document_corpus_run_seconds"] = one["corpus_release"]["wall_seconds"]
+        s["one_document_corpus_share_outside_steps"] = one["corpus_release"]["share_outside_steps"]
+        s["dagster_peak_rss_mib"] = max(full["peak_rss_mib"], one["peak_rss_mib"])
+        s["dagster_peak_process_rss_mib"] = max(full["peak_process_rss_mib"], one["peak_process_rss_mib"])
     r["summary"] = s
+
+
+# The targets the figures are held to (issue 12).
+TARGET_SHARE_OUTSIDE_STEPS = 0.40
+TARGET_DAGSTER_VS_OUTSIDE = 1.4
+
+
+def _verdict(value, target) -> str:
+    return "" if value is None else (" (target ≤ {:.2f}: {})".format(target, "met" if value <= target else "MISSED"))
 
 
 def print_size(r: dict) -> None:
     s = r["summary"]
     print(f"\nN = {r['n']} documents, {r['source_mb']:.2f} MB of source text, backend {r['backend']}")
-    print(f"{'stage':<11}{'seconds':>9}{'docs/s':>9}{'MB/s':>8}{'share':>7}{'peak RSS MiB':>14}")
-    for row in s["table"]:
-        print(f"{row['stage']:<11}{row['seconds']:>9.2f}{row['docs_per_s'] or 0:>9.1f}{row['mb_per_s'] or 0:>8.2f}"
-              f"{row['share']:>7.1%}{row['peak_rss_mib']:>14.0f}")
-    print(f"{'end to end':<11}{s['end_to_end_seconds']:>9.2f}{s['end_to_end_docs_per_s']:>9.1f}"
-          f"{s['end_to_end_mb_per_s']:>8.2f}{1:>7.0%}{s['peak_rss_mib']:>14.0f}")
-    print(f"tokenizer alone: {s['tokenizer_alone_mb_per_s']:.2f} MB/s; end to end / tokenizer = "
-          f"{s['ratio_end_to_end_vs_tokenizer']:.2f} (per-document stages only: {s['ratio_per_document_vs_tokenizer']:.2f})")
-    if "parallel_speedup" in s:
-        print(f"{s['parallel_workers']} processes: per-document stages {s['parallel_seconds']:.2f} s, "
-              f"speed-up {s['parallel_speedup']:.2f}x (pool start {s['parallel_pool_start_seconds']:.2f} s apart; "
-              f"{s['parallel_speedup_with_pool_start']:.2f}x with it), peak RSS {s['parallel_peak_rss_mib']:.0f} MiB "
+    if "table" in s:
+        print(f"{'stage':<11}{'seconds':>9}{'docs/s':>9}{'MB/s':>8}{'share':>7}{'peak RSS MiB':>14}")
+        for row in s["table"]:
+            print(f"{row['stage']:<11}{row['seconds']:>9.2f}{row['docs_per_s'] or 0:>9.1f}{row['mb_per_s'] or 0:>8.2f}"
+                  f"{row['share']:>7.1%}{row['peak_rss_mib']:>14.0f}")
+        print(f"{'end to end':<11}{s['end_to_end_seconds']:>9.2f}{s['end_to_end_docs_per_s']:>9.1f}"
+              f"{s['end_to_end_mb_per_s']:>8.2f}{1:>7.0%}{s['peak_rss_mib']:>14.0f}")
+        print(f"tokenizer alone: {s['tokenizer_alone_mb_per_s']:.2f} MB/s; end to end / tokenizer = "
+              f"{s['ratio_end_to_end_vs_tokenizer']:.2f} (per-document stages only: "
+              f"{s['ratio_per_document_vs_tokenizer']:.2f})")
+        inc = r["incremental"]
+        print(f"one new document, outside Dagster: its stages {inc['document_seconds']:.2f} s "
+              f"({s['incremental_document_share_of_rebuild']:.2%} of the rebuild's per-document stages), "
+              f"corpus tables + release {inc['corpus_seconds']:.2f} s (peak RSS {inc['peak_rss_mib']:.0f} MiB); "
+              f"new release in {s['incremental_seconds']:.2f} s vs full rebuild {s['end_to_end_seconds']:.2f} s")
+    if "parallel_seconds" in s:
+        speedup = (f", speed-up {s['parallel_speedup']:.2f}x ({s['parallel_speedup_with_pool_start']:.2f}x with the "
+                   f"pool's start)" if "parallel_speedup" in s else "")
+        print(f"{s['parallel_workers']} processes: per-document stages {s['parallel_seconds']:.2f} s{speedup}; "
+              f"pool start {s['parallel_pool_start_seconds']:.2f} s apart; peak RSS {s['parallel_peak_rss_mib']:.0f} MiB "
               f"(largest process {s['parallel_peak_process_rss_mib']:.0f} MiB)")
-    inc = r["incremental"]
-    print(f"one new document: its stages {inc['document_seconds']:.2f} s "
-          f"({s['incremental_document_share_of_rebuild']:.2%} of the rebuild's per-document stages), "
-          f"corpus tables + release {inc['corpus_seconds']:.2f} s (peak RSS {inc['peak_rss_mib']:.0f} MiB); "
-          f"new release in {s['incremental_seconds']:.2f} s "
-          f"vs full rebuild {s['end_to_end_seconds']:.2f} s")
-    if "dagster_all_partitions_seconds" in s:
-        print(f"Dagster (SQLite instance, {r['dagster']['workers']} workers): all {r['n']} partitions "
-              f"{s['dagster_all_partitions_seconds']:.2f} s; one new partition + release "
-              f"{s['dagster_one_new_partition_seconds']:.2f} s; peak RSS {s['dagster_peak_rss_mib']:.0f} MiB "
-              f"(largest process {s['dagster_peak_process_rss_mib']:.0f} MiB)")
+    if "dagster_vs_outside" in s:
+        print(f"Dagster (SQLite instance, {s['dagster_workers']} workers, pool started before both sides):")
+        print(f"  Dagster vs outside: document_chain run {s['dagster_document_chain_seconds']:.2f} s, "
+              f"runner.run_documents {s['outside_dagster_seconds']:.2f} s: ratio {s['dagster_vs_outside']:.2f}"
+              f"{_verdict(s['dagster_vs_outside'], TARGET_DAGSTER_VS_OUTSIDE)}; whole build "
+              f"{s['dagster_build_seconds']:.2f} s (corpus_release run {s['dagster_corpus_release_seconds']:.2f} s)")
+        print(f"  events: {s['events_per_document']:.2f} per document (materialisations, planned, check "
+              f"evaluations), {s['dagster_run_events']} in the run; "
+              f"{s['ms_per_event']:.2f} ms per event of the run "
+              f"({s['ms_per_counted_event']:.2f} ms per counted event)")
+        print(f"  one-document run overhead: build {s['one_document_build_seconds']:.2f} s; document_chain run "
+              f"{s['one_document_run_seconds']:.2f} s, its step {s['one_document_step_seconds']:.2f} s, "
+              f"share_outside_steps {s['share_outside_steps']:.2f}"
+              f"{_verdict(s['share_outside_steps'], TARGET_SHARE_OUTSIDE_STEPS)} (the run counted from its "
+              f"creation; {s['one_document_created_to_start_seconds']:.2f} s of it before its start event); "
+              f"corpus_release run "
+              f"{s['one_document_corpus_run_seconds']:.2f} s (share outside steps "
+              f"{s['one_document_corpus_share_outside_steps']:.2f})")
+        print(f"  peak RSS {s['dagster_peak_rss_mib']:.0f} MiB (largest process {s['dagster_peak_process_rss_mib']:.0f} MiB)")
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[100, 1000], help="corpus sizes (default 100 1000)")
     parser.add_argument("--backend", default=None, help="tokenizer backend (default: UNPARL_TOKENIZER or jieba)")
-    parser.add_argument("--workers", type=int, default=2, help="processes for the parallel pass (default 2)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes for the pool and the Dagster runs (default 2)")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=None,
+                        help="measure only these sections: stages (stage by stage, the incremental case and the "
+                             "tokenizer alone), pool (the worker pool), dagster (Dagster vs outside, events, the "
+                             "one-document run)")
     parser.add_argument("--no-dagster", action="store_true", help="skip the runs through Dagster")
     parser.add_argument("--dagster-max", type=int, default=1000,
                         help="run through Dagster only for corpus sizes up to this (default 1000)")
@@ -473,17 +680,19 @@ def main(argv: list[str] | None = None) -> dict:
     from pipeline.lib import tokens
 
     backend = tokens.current_backend(args.backend)
+    chosen = tuple(args.only or SECTIONS)
     results = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
                     "python": platform.python_version(), "platform": platform.platform()},
-        "backend": tokens.backend_name(backend), "sizes": [],
+        "backend": tokens.backend_name(backend), "sections": list(chosen), "sizes": [],
     }
     if args.result_file:  # one size, in this process (started by the loop below)
+        n = args.n[0]
+        sections = tuple(s for s in chosen if s != "dagster" or (not args.no_dagster and n <= args.dagster_max))
         rss = PeakRSS()
         with tempfile.TemporaryDirectory(prefix="unparl-bench-") as tmp:
-            r = bench_size(args.n[0], backend=backend, workers=args.workers,
-                           dagster=not args.no_dagster and args.n[0] <= args.dagster_max, root=Path(tmp), rss=rss)
+            r = bench_size(n, backend=backend, workers=args.workers, sections=sections, root=Path(tmp), rss=rss)
         rss.stop()
         args.result_file.write_text(json.dumps(r, default=str), "utf-8")
         return r
@@ -494,7 +703,8 @@ def main(argv: list[str] | None = None) -> dict:
             result_file = root / f"size_{n}.json"
             command = [sys.executable, "-m", "benchmarks.run", "--n", str(n), "--backend", backend,
                        "--workers", str(args.workers), "--dagster-max", str(args.dagster_max),
-                       "--result-file", str(result_file)] + (["--no-dagster"] if args.no_dagster else [])
+                       "--only", *chosen, "--result-file", str(result_file)]
+            command += ["--no-dagster"] if args.no_dagster else []
             subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
             r = json.loads(result_file.read_text("utf-8"))
             results["sizes"].append(r)
@@ -514,7 +724,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 def _save(args, backend: str, results: dict) -> Path:
     args.out.mkdir(parents=True, exist_ok=True)
-    name = args.name or f"{datetime.date.today().isoformat()}_{backend}_n{'-'.join(map(str, args.n))}"
+    only = "" if not args.only or set(args.only) == set(SECTIONS) else "_" + "-".join(args.only)
+    name = args.name or f"{datetime.date.today().isoformat()}_{backend}_n{'-'.join(map(str, args.n))}{only}"
     path = args.out / f"{name}.json"
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str) + "\n", "utf-8")
     return path

@@ -22,6 +22,9 @@ from pipeline.lib.release import latest_release
 from pipeline.lib.release_verify import checksums_match
 from conftest import LETTER, copy_seeds
 
+# Builds through Dagster, in this process and in subprocesses: the integration tier.
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 180
 
 

@@ -113,10 +113,16 @@ def name_bytes(name: str) -> bytes:
         return name.encode("utf-8", "surrogatepass")
 
 
+# A backslash that a name holds before x and two hex digits: it would read as an escaped byte.
+_READS_AS_ESCAPE = re.compile(rb"\\(?=x[0-9A-Fa-f]{2})")
+
+
 def display_name(name: str) -> str:
     """A file name as text that can be stored (Parquet, JSON): a UTF-8 name as it is; in a name
-    that is not valid UTF-8, each byte that is not is escaped as \\xNN, so the bytes can be told."""
-    return name_bytes(name).decode("utf-8", "backslashreplace")
+    that is not valid UTF-8, each byte that is not is escaped as \\xNN, so the bytes can be told.
+    Lossless: a backslash the name itself holds before x and two hex digits is escaped too
+    (\\x5c), so the UTF-8 name `\\xe6.txt` is not recorded like the byte 0xE6 followed by `.txt`."""
+    return _READS_AS_ESCAPE.sub(rb"\\x5c", name_bytes(name)).decode("utf-8", "backslashreplace")
 
 
 def doc_id_for(path: Path) -> str:
