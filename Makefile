@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export UNPARL_SEEDS_DIR ?= $(CURDIR)/seeds
 export UNPARL_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test ui eval bench clean-instance
+.PHONY: run test ui eval bench bench-large clean-instance
 
 # Reinstall only when pyproject.toml is newer than the last install.
 $(STAMP): pyproject.toml
@@ -38,6 +38,10 @@ eval: $(STAMP)
 
 bench: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m benchmarks.run
+
+# One document just under the size limit: seconds and peak RSS per stage (target: 1 GiB).
+bench-large: $(STAMP)
+	$(BIN)/python -m benchmarks.large_document
 
 clean-instance:
 	rm -rf $(DAGSTER_HOME)

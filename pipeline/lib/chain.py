@@ -157,9 +157,12 @@ def _ingest(given: StageInput) -> dict:
         "reason": None, "detail": None,
     }
     notes = []
-    if name != source.path.name:
+    if any("\udc80" <= ch <= "\udcff" for ch in source.path.name):  # bytes that are not UTF-8
         notes.append(f"the file name is not valid UTF-8: recorded as '{name}', each byte that is not UTF-8 "
                      "escaped as \\xNN (rename the file in UTF-8 to keep its name readable)")
+    elif name != source.path.name:
+        notes.append(f"the file name holds a backslash before x and two hex digits: recorded as '{name}', that "
+                     "backslash escaped as \\x5c, so it does not read as an escaped byte")
     try:
         # The file itself first (its size before its bytes are read), then its twin, then its sidecar.
         if source.error:
@@ -306,18 +309,90 @@ def _rows(table: pa.Table, *, by_column: bool = False) -> list[dict] | dict[str,
     return table.to_pydict() if by_column else table.to_pylist()
 
 
+# A long document's tokens are made and written a batch at a time (issue 14: a 20 MB document's
+# millions of tokens held as Python lists cost gigabytes): the tokenizer gets the sentences of
+# about TOKEN_BATCH_CHARS characters at once, and each TOKEN_GROUP_ROWS tokens are one row group
+# of the work file. A document of fewer tokens is one row group, as a table written at once.
+TOKEN_BATCH_CHARS = 50_000
+TOKEN_GROUP_ROWS = 64 * 1024
+TOKENS_SORT = ["char_start", "seq"]
+
+
+def _sentence_batches(sentences: dict[str, list], batch_chars: int) -> list[list[dict]]:
+    """The sentences in document order (by char_start), cut into runs of about batch_chars
+    characters. Their tokens then come in document order run after run, so runs written one
+    after another keep the file sorted by TOKENS_SORT; sentences that overlap (which the
+    sentence splitter never makes) are one run, sorted as a whole."""
+    rows = sorted(zip(sentences["char_start"], sentences["char_end"], sentences["sent_id"]),
+                  key=lambda r: (r[0], r[1]))
+    overlapping = any(start < end for (_, end, _), (start, _, _) in zip(rows, rows[1:]))
+    batches: list[list[dict]] = [[]]
+    size = 0
+    for start, end, sent_id in rows:
+        if size >= batch_chars and not overlapping:
+            batches.append([])
+            size = 0
+        batches[-1].append({"sent_id": sent_id, "char_start": start, "char_end": end})
+        size += end - start
+    return batches
+
+
+def write_tokens(data: Path, doc_id: str, clean_text: str, sentences: dict[str, list], backend: str | None = None,
+                 *, batch_chars: int = TOKEN_BATCH_CHARS, group_rows: int = TOKEN_GROUP_ROWS,
+                 head: int = 20) -> StageResult:
+    """Tokenize a document's sentences (columns sent_id, char_start, char_end) and write its
+    tokens work file a batch at a time: the same table, sorted by TOKENS_SORT, as tokenizing all
+    sentences in one call, without the whole ever in memory. The result holds the first `head`
+    rows, the row count and the token_offsets check (run on each batch)."""
+    import pyarrow.parquet as pq
+
+    from pipeline.lib.storage import atomic_path, sort_table
+    from pipeline.lib.workdir import WORK_PARQUET_OPTIONS, work_path
+
+    path = work_path(data, "tokens", doc_id)
+    pending: list[pa.Table] = []
+    pending_rows = rows = broken = 0
+    examples: list[dict] = []
+    first: pa.Table | None = None
+
+    def flush(writer: pq.ParquetWriter) -> None:
+        nonlocal pending, pending_rows, first
+        table = to_arrow(pa.concat_tables(pending).combine_chunks(), schemas.TOKENS)
+        table = sort_table(table, TOKENS_SORT)
+        writer.write_table(table, row_group_size=max(1, table.num_rows))
+        if first is None:
+            first = table.slice(0, head)
+        pending, pending_rows = [], 0
+
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schemas.TOKENS, **WORK_PARQUET_OPTIONS) as writer:
+        for batch in _sentence_batches(sentences, batch_chars):
+            columns = tokenize_columns(clean_text, batch, backend)
+            _, details = document_offsets_hold(doc_id, clean_text, columns["text"], columns["char_start"],
+                                               columns["char_end"])
+            rows += details["rows"]
+            broken += details["broken"]
+            examples.extend(details["examples"][:5 - len(examples)])
+            n = len(columns["seq"])
+            if n:
+                pending.append(pa.table({"doc_id": pa.array([doc_id] * n, pa.string()), **columns}))
+                pending_rows += n
+            if pending_rows >= group_rows:
+                flush(writer)
+        if pending:
+            flush(writer)
+        if first is None:  # no tokens: an empty table, as written at once
+            first = schemas.TOKENS.empty_table()
+            writer.write_table(first)
+    offsets = (not broken, {"rows": rows, "broken": broken, "examples": examples})
+    return StageResult(first, path, checks={"token_offsets": offsets}, rows=rows)
+
+
 def tokens_stage(given: StageInput) -> dict[str, StageResult]:
-    """Tokens with part-of-speech tags, sentence by sentence."""
+    """Tokens with part-of-speech tags, sentence by sentence, written a batch at a time."""
     data, doc_id = given.data_dir, given.doc_id
-    sentences = read_work(data, "sentences", doc_id, ["sent_id", "char_start", "char_end"]).to_pylist()
+    sentences = read_work(data, "sentences", doc_id, ["sent_id", "char_start", "char_end"]).to_pydict()
     clean_text = _clean_text(data, doc_id)
-    columns = tokenize_columns(clean_text, sentences, given.backend)
-    # Built column by column: one dict per token would cost more than a fast tokenizer does.
-    offsets = document_offsets_hold(doc_id, clean_text, columns["text"], columns["char_start"], columns["char_end"])
-    columns = {"doc_id": pa.array([doc_id] * len(columns["seq"]), pa.string()), **columns}
-    table = to_arrow(pa.table(columns), schemas.TOKENS)
-    path = write_work(data, "tokens", doc_id, table, ["char_start", "seq"])
-    return {"tokens": StageResult(table, path, checks={"token_offsets": offsets})}
+    return {"tokens": write_tokens(data, doc_id, clean_text, sentences, given.backend)}
 
 
 def entities_stage(given: StageInput) -> dict[str, StageResult]:
@@ -336,8 +411,9 @@ def entities_stage(given: StageInput) -> dict[str, StageResult]:
         doc_id=doc_id, symbol=doc["symbol"], doc_type=doc["doc_type"], clean_text=doc["clean_text"],
         paragraphs=paragraphs,
         sentences=read("sentences", ["sent_id", "para_id", "char_start", "char_end"]),
-        # Columns, not one dict per token: a document has thousands of tokens.
-        tokens=read("tokens", list(TOKEN_COLUMNS), by_column=True),
+        # An Arrow table, not Python values: a long document has millions of tokens, and the
+        # tagger converts one paragraph's at a time.
+        tokens=read_work(data, "tokens", doc_id, list(TOKEN_COLUMNS)),
     )
     table = to_arrow(rows, schemas.ENTITIES)
     path = write_work(data, "entities", doc_id, table, ["char_start", "char_end", "entity_id"])

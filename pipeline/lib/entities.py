@@ -51,6 +51,7 @@ from pipeline.lib.structure import cn_to_int
 from pipeline.lib.un_symbols import resolution_symbol
 
 import ahocorasick
+import pyarrow as pa
 
 GAZETTEER_DIR = Path(__file__).resolve().parent.parent / "gazetteers"
 GAZETTEER_FILES = (
@@ -302,9 +303,15 @@ class DocumentTokens:
         self.text, self.pos, self.start, self.end = text, pos, start, end
 
     @classmethod
-    def of(cls, tokens: Sequence[Mapping] | Mapping[str, Sequence] | None) -> DocumentTokens | None:
-        """From rows (dicts with the TOKEN_COLUMNS keys) or from columns (a mapping
-        of those names to sequences); None when there are no tokens."""
+    def of(cls, tokens) -> DocumentTokens | None:
+        """From rows (dicts with the TOKEN_COLUMNS keys), from columns (a mapping
+        of those names to sequences) or from an Arrow table with those columns
+        (kept as Arrow: a paragraph's tokens become Python values only when it is
+        tagged); None when there are no tokens."""
+        if tokens is None:
+            return None
+        if isinstance(tokens, pa.Table):
+            return ArrowDocumentTokens(tokens) if tokens.num_rows else None
         if not tokens:
             return None
         if isinstance(tokens, Mapping):
@@ -317,11 +324,16 @@ class DocumentTokens:
                        [t["char_start"] for t in tokens], [t["char_end"] for t in tokens])
         return cls(*columns) if columns[2] else None
 
+    def _bounds(self, start: int, end: int) -> tuple[int, int]:
+        """The positions of the tokens that start inside [start, end)."""
+        return bisect.bisect_left(self.start, start), bisect.bisect_left(self.start, end)
+
+    def _columns(self, lo: int, hi: int) -> tuple[list, list, list, list]:
+        return self.text[lo:hi], self.pos[lo:hi], self.start[lo:hi], self.end[lo:hi]
+
     def paragraph(self, start: int, end: int) -> ParagraphTokens | None:
         """The tokens that start and end inside [start, end), or None when there are none."""
-        lo = bisect.bisect_left(self.start, start)
-        hi = bisect.bisect_left(self.start, end)
-        text, pos, starts, ends = self.text[lo:hi], self.pos[lo:hi], self.start[lo:hi], self.end[lo:hi]
+        text, pos, starts, ends = self._columns(*self._bounds(start, end))
         if ends and max(ends) > end:
             # a token running past the paragraph's end is none of its tokens
             keep = [i for i, token_end in enumerate(ends) if token_end <= end]
@@ -329,6 +341,41 @@ class DocumentTokens:
         if not starts:
             return None
         return ParagraphTokens(text, pos, [s - start for s in starts], [e - start for e in ends])
+
+
+class ArrowDocumentTokens(DocumentTokens):
+    """The same, its columns kept as Arrow and NumPy arrays: a long document's
+    millions of tokens as Python objects would cost gigabytes (issue 14)."""
+
+    def __init__(self, table: pa.Table):
+        import numpy as np
+
+        def plain(name: str):
+            column = table.column(name)
+            if pa.types.is_dictionary(column.type):
+                column = column.cast(column.type.value_type)
+            return column.combine_chunks()
+
+        start = table.column("char_start").to_numpy()
+        end = table.column("char_end").to_numpy()
+        text = plain("text")
+        pos = plain("pos") if "pos" in table.column_names else pa.nulls(table.num_rows, pa.string())
+        if len(start) > 1 and bool((start[1:] < start[:-1]).any()):
+            order = np.argsort(start, kind="stable")  # stable, as sorted() above
+            start, end = start[order], end[order]
+            text, pos = text.take(pa.array(order)), pos.take(pa.array(order))
+        self.text, self.pos, self.start, self.end = text, pos, start, end
+
+    def _bounds(self, start: int, end: int) -> tuple[int, int]:
+        import numpy as np
+
+        lo, hi = np.searchsorted(self.start, [start, end], side="left")
+        return int(lo), int(hi)
+
+    def _columns(self, lo: int, hi: int) -> tuple[list, list, list, list]:
+        n = max(0, hi - lo)
+        return (self.text.slice(lo, n).to_pylist(), self.pos.slice(lo, n).to_pylist(),
+                self.start[lo:hi].tolist(), self.end[lo:hi].tolist())
 
 
 def _boundaries(text: str, tokens: ParagraphTokens | None) -> set[int]:
@@ -1010,12 +1057,13 @@ def tag_paragraph(text: str, *, state: DocumentState, para_kind: str | None = No
 
 def tag_entities(*, doc_id: str, symbol: str | None, doc_type: str | None, clean_text: str,
                  paragraphs: list[dict], sentences: list[dict],
-                 tokens: list[dict] | Mapping[str, Sequence] | None = None) -> list[dict]:
+                 tokens: list[dict] | Mapping[str, Sequence] | pa.Table | None = None) -> list[dict]:
     """Entity mentions of one document, as rows of the ENTITIES table.
 
     ``tokens`` are the document's jieba tokens, as rows (dicts with the keys of
     TOKEN_COLUMNS) or, cheaper for a long document, as columns (a mapping of
-    those names to sequences of equal length). Without them, jieba cuts each
+    those names to sequences of equal length) or, cheapest, as an Arrow table
+    with those columns. Without them, jieba cuts each
     paragraph again for the word boundaries."""
     state = DocumentState()
     sentence_starts = sorted((s["char_start"], s["char_end"], s["sent_id"]) for s in sentences)
