@@ -27,7 +27,7 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 # Both tiers: the unit tier (seconds) first, then the integration tier (Dagster builds, the UI).
 test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n 2
 	$(BIN)/python -m pytest -q -m slow
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
