@@ -181,13 +181,19 @@ def _process_alive(pid: int, started: str | None) -> bool:
     return state not in ("Z", "X") and (started is None or start == started)
 
 
-@contextlib.contextmanager
-def _code_location(instance: dg.DagsterInstance):
-    """The definitions as the code location `unparl`, loaded in this process."""
-    origin = InProcessCodeLocationOrigin(
+def location_origin() -> InProcessCodeLocationOrigin:
+    """The definitions as the code location `unparl` (workspace.yaml's module and name), loaded in
+    this process."""
+    return InProcessCodeLocationOrigin(
         LoadableTargetOrigin(executable_path=sys.executable, module_name="pipeline.definitions",
                              working_directory=str(REPO)),
         location_name=LOCATION)
+
+
+@contextlib.contextmanager
+def _code_location(instance: dg.DagsterInstance):
+    """The code location `unparl`, loaded in this process."""
+    origin = location_origin()
     with warnings.catch_warnings():
         # Dagster 1.13's own snapshot of a schedule reads its deprecated `environment_vars`
         # property (external_data.py), warning about code that is not ours.

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipeline.lib import chain
 from pipeline.lib.document import ProcessedDocument, process_document
 from pipeline.lib.ingest import read_sidecar
 
@@ -100,3 +101,24 @@ def built(tmp_path_factory) -> Built:
     with dg.instance_for_test() as instance:
         result = build(seeds, data, instance=instance)
         yield Built(seeds, data, instance, result)
+
+
+@pytest.fixture
+def edit_package(monkeypatch):
+    """Pretend a file of the package was edited (its bytes read with a line more), leaving it as it is."""
+    real = Path.read_bytes
+    edited: dict[Path, bytes] = {}
+
+    def read_bytes(self):
+        return real(self) + edited.get(self, b"")
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+    def edit(entry: str, extra: bytes = b"\n# edited\n") -> None:
+        assert (chain.PACKAGE / entry).is_file(), entry
+        edited[chain.PACKAGE / entry] = extra
+        chain.code_version.cache_clear()
+
+    yield edit
+    monkeypatch.undo()
+    chain.code_version.cache_clear()

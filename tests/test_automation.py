@@ -34,27 +34,6 @@ def folders(tmp_path):
     return seeds, data
 
 
-@pytest.fixture
-def edit_package(monkeypatch):
-    """Pretend a file of the package was edited (its bytes read with a line more), leaving it as it is."""
-    real = Path.read_bytes
-    edited: dict[Path, bytes] = {}
-
-    def read_bytes(self):
-        return real(self) + edited.get(self, b"")
-
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
-
-    def edit(entry: str, extra: bytes = b"\n# edited\n") -> None:
-        assert (chain.PACKAGE / entry).is_file(), entry
-        edited[chain.PACKAGE / entry] = extra
-        chain.code_version.cache_clear()
-
-    yield edit
-    monkeypatch.undo()
-    chain.code_version.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory) -> Path:
     """The seeds' work files, as every stage wrote them (outside Dagster), once for the module."""

@@ -384,7 +384,10 @@ def test_a_file_that_changes_while_a_build_reads_it_is_not_stamped_and_the_next_
         release = data / "releases" / first.release["version"]
         assert [d["doc_id"] for d in pq.read_table(release / "documents.parquet").to_pylist()] == ["steady"]
         status = {r["doc_id"]: r for r in pq.read_table(release / "document_status.parquet").to_pylist()}
-        assert (status["moving"]["status"], status["moving"]["reason"]) == ("failed", "incomplete")
+        # Set aside for this release (not a failure of the pipeline), named in its quarantine.
+        assert (status["moving"]["status"], status["moving"]["reason"]) == ("quarantined", "changing")
+        quarantine = pq.read_table(release / "quarantine.parquet").to_pylist()
+        assert [(q["reason"], q["source_file"]) for q in quarantine] == [("changing", "moving.txt")]
 
         second = build(seeds, data, instance=instance, resources={"settings": settings})
         assert second.processed == ["moving"]

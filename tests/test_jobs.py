@@ -3,24 +3,21 @@ location `unparl`, and can be re-executed the way the UI does it (GraphQL's
 launchPipelineReexecution against the location)."""
 from __future__ import annotations
 
-import sys
 import warnings
 from contextlib import contextmanager
 
 import dagster as dg
 import pytest
-from dagster._core.remote_origin import InProcessCodeLocationOrigin
-from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster_graphql.client.query import LAUNCH_PIPELINE_REEXECUTION_MUTATION
 from dagster_graphql.test.utils import execute_dagster_graphql
 
-from pipeline.build import LOCATION, build
+from pipeline.build import LOCATION, build, location_origin
 from pipeline.definitions import defs
 from pipeline.defs.jobs import CORPUS_ASSETS
 from pipeline.lib import chain
-from conftest import REPO, REPORT_ID, RESOLUTION_ID, copy_seeds
+from conftest import REPORT_ID, RESOLUTION_ID, copy_seeds
 
 JOBS = {"document_chain": set(chain.NAMES), "corpus_release": set(CORPUS_ASSETS),
         "build": {*chain.NAMES, *CORPUS_ASSETS}}
@@ -29,10 +26,7 @@ JOBS = {"document_chain": set(chain.NAMES), "corpus_release": set(CORPUS_ASSETS)
 @contextmanager
 def workspace(instance: dg.DagsterInstance):
     """The project as the webserver loads it (workspace.yaml's module and location name), in this process."""
-    origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(executable_path=sys.executable, module_name="pipeline.definitions",
-                             working_directory=str(REPO)),
-        location_name=LOCATION)
+    origin = location_origin()
     with warnings.catch_warnings():
         # Dagster's own snapshot of a schedule reads its deprecated `environment_vars` (as in pipeline/build.py).
         warnings.filterwarnings("ignore", message="Property `ScheduleDefinition.environment_vars`",

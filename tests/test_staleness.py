@@ -30,27 +30,6 @@ def _settings(seeds, data, **kw):
     return UnparlSettings(seeds_dir=str(seeds), data_dir=str(data), **kw)
 
 
-@pytest.fixture
-def edit_package(monkeypatch):
-    """Pretend a file of the package was edited (its bytes read with a line more), leaving it as it is."""
-    real = Path.read_bytes
-    edited: dict[Path, bytes] = {}
-
-    def read_bytes(self):
-        return real(self) + edited.get(self, b"")
-
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
-
-    def edit(entry: str, extra: bytes = b"\n# edited\n") -> None:
-        assert (chain.PACKAGE / entry).is_file(), entry
-        edited[chain.PACKAGE / entry] = extra
-        chain.code_version.cache_clear()
-
-    yield edit
-    monkeypatch.undo()
-    chain.code_version.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory):
     """The seeds through every stage and stamped, as a build leaves them (outside Dagster). Read only."""
