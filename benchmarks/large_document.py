@@ -35,7 +35,7 @@ _NUMBERED = re.compile(r"^(\d+)\. ", re.MULTILINE)
 
 def default_bytes() -> int:
     """Just under the size limit: the limit less 64 KiB (one seed text fits in the margin)."""
-    from pipeline.lib.ingest import DEFAULT_MAX_BYTES
+    from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES
 
     return DEFAULT_MAX_BYTES - 64 * 1024
 
@@ -98,7 +98,7 @@ def measure(stage: str, data: Path, seeds: Path, doc_id: str) -> dict:
 def run(size: int, until: str = STAGES[-1], folder: Path | None = None) -> dict:
     """Build the document in `folder` (a temporary one when None) and measure each stage up to
     `until` (each reads the work files of the ones before it)."""
-    from pipeline.lib.ingest import doc_id_for
+    from pipeline.lib.text.ingest import doc_id_for
 
     with tempfile.TemporaryDirectory(prefix="unparl-large-") as tmp:
         base = Path(folder) if folder else Path(tmp)

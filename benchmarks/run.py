@@ -134,8 +134,9 @@ def timed(record: dict, rss: PeakRSS):
 
 def _settings_key(backend: str) -> str:
     """The stamps' settings, as `unparl build` writes them for this backend."""
-    from pipeline.lib import stamps, tokens
-    from pipeline.lib.ingest import DEFAULT_MAX_BYTES
+    from pipeline.lib import stamps
+    from pipeline.lib.text import tokens
+    from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES
 
     return stamps.settings_key(DEFAULT_MAX_BYTES, tokens.backend_name(backend))
 
@@ -147,10 +148,10 @@ def corpus_stage(data_dir: Path, doc_ids: list[str], *, today: datetime.date) ->
 
     from pipeline import schemas
     from pipeline.lib.corpus import assemble
-    from pipeline.lib.entities import CATALOG_COLUMNS, build_catalog
-    from pipeline.lib.provenance import code_version, release_notes
-    from pipeline.lib.release import cut_release
-    from pipeline.lib.stats import Statistics
+    from pipeline.lib.entities.tagger import CATALOG_COLUMNS, build_catalog
+    from pipeline.lib.release.provenance import code_version, release_notes
+    from pipeline.lib.release.cut import cut_release
+    from pipeline.lib.release.stats import Statistics
     from pipeline.lib.storage import to_arrow
 
     seconds = {}
@@ -214,7 +215,7 @@ def stage_by_stage(seeds: Path, data: Path, keys: list[str], backend: str, rss: 
 
 def tokenizer_alone(data: Path, keys: list[str], backend: str) -> dict:
     """The backend's tagger on the same sentences, nothing else (text loaded beforehand)."""
-    from pipeline.lib import tokens
+    from pipeline.lib.text import tokens
     from pipeline.lib.workdir import read_work
 
     pieces, whole = [], []
@@ -266,7 +267,7 @@ def incremental(seeds: Path, data: Path, keys: list[str], n: int, backend: str, 
     """One new report into the built corpus, outside Dagster: its stages, then the corpus
     assets' work and a release."""
     from pipeline.lib import runner
-    from pipeline.lib.ingest import doc_id_for
+    from pipeline.lib.text.ingest import doc_id_for
     from pipeline.lib.workdir import remove_work
 
     new = build_corpus(seeds, 1, start=n)[0]
@@ -360,8 +361,9 @@ def _warm_up(seeds: Path, data: Path, keys: list[str], backend: str, workers: in
     """Load what the first run of a process would load (the dictionary, the gazetteers), here
     and, through a small batch on the pool, in its workers, so that neither side measured
     after this pays it; returns the seconds it took."""
-    from pipeline.lib import runner, tokens
-    from pipeline.lib.entities import load_gazetteer
+    from pipeline.lib import runner
+    from pipeline.lib.text import tokens
+    from pipeline.lib.entities.tagger import load_gazetteer
 
     start = time.perf_counter()
     list(tokens.tagger(backend)("预热。"))
@@ -386,7 +388,7 @@ def through_dagster(seeds: Path, root: Path, n: int, backend: str, workers: int,
     from pipeline.build import build
     from pipeline.defs.resources import UnparlSettings
     from pipeline.lib import planning, runner
-    from pipeline.lib.ingest import doc_id_for, scan_sources
+    from pipeline.lib.text.ingest import doc_id_for, scan_sources
 
     keys = [s.doc_id for s in scan_sources(seeds)]
     runner.shutdown()
@@ -493,8 +495,8 @@ SECTIONS = ("stages", "pool", "dagster")
 
 
 def bench_size(n: int, *, backend: str, workers: int, sections: tuple[str, ...], root: Path, rss: PeakRSS) -> dict:
-    from pipeline.lib import tokens
-    from pipeline.lib.ingest import scan_sources
+    from pipeline.lib.text import tokens
+    from pipeline.lib.text.ingest import scan_sources
 
     seeds = root / f"n{n}" / "seeds"
     paths = build_corpus(seeds, n)
@@ -502,7 +504,7 @@ def bench_size(n: int, *, backend: str, workers: int, sections: tuple[str, ...],
     keys = [s.doc_id for s in scan_sources(seeds)]
     tokens.set_backend(backend)
     list(tokens.tagger(backend)("预热。"))  # the dictionary is loaded once, outside the timings
-    from pipeline.lib.entities import load_gazetteer
+    from pipeline.lib.entities.tagger import load_gazetteer
 
     load_gazetteer()
     result: dict = {"n": n, "backend": tokens.backend_name(backend), "source_mb": round(source_mb, 3),
@@ -677,7 +679,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--result-file", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    from pipeline.lib import tokens
+    from pipeline.lib.text import tokens
 
     backend = tokens.current_backend(args.backend)
     chosen = tuple(args.only or SECTIONS)

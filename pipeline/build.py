@@ -33,8 +33,9 @@ except ImportError:  # pragma: no cover - another Dagster version: the default l
 from pipeline.defs.jobs import CORPUS_ASSETS
 from pipeline.defs.partitions import documents_partitions
 from pipeline.defs.resources import UnparlSettings
-from pipeline.lib import planning, tokens
-from pipeline.lib.ingest import DEFAULT_MAX_BYTES
+from pipeline.lib import planning
+from pipeline.lib.text import tokens
+from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES
 from pipeline.lib.runner import WORKERS_ENV
 from pipeline.lib.workdir import remove_work
 

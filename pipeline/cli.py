@@ -30,7 +30,7 @@ def _summary(data_dir: Path, report) -> str:
             lines.append(f"  {row['symbol'] or row['doc_id']:<16} {str(row['doc_type'] or ''):<11}"
                          f" paragraphs {row['n_paragraphs']:>4}  sentences {row['n_sentences']:>4}"
                          f"  tokens {row['n_tokens']:>6}")
-        from pipeline.lib.provenance import release_notes
+        from pipeline.lib.release.provenance import release_notes
 
         notes = release_notes(pq.read_table(path / "documents.parquet", columns=["doc_id", "symbol", "warnings"]),
                               pq.read_table(path / "quarantine.parquet"))
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "eval":
-        from pipeline.lib.entity_eval import main as eval_main
+        from pipeline.lib.entities.evaluation import main as eval_main
 
         return eval_main([])
     from pipeline.build import build as run_build, ensure_instance_home

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.lib import chain
 from pipeline.lib.document import ProcessedDocument, process_document
-from pipeline.lib.ingest import read_sidecar
+from pipeline.lib.text.ingest import read_sidecar
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from pipeline.lib.clean import clean, source_offset
+from pipeline.lib.text.clean import clean, source_offset
 from conftest import REPORT_FILE, RESOLUTION_FILE, SAMPLES
 
 SOURCES = {

@@ -18,8 +18,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.lib.release import latest_release
-from pipeline.lib.release_verify import checksums_match
+from pipeline.lib.release.cut import latest_release
+from pipeline.lib.release.verify import checksums_match
 from conftest import LETTER, copy_seeds
 
 # Builds through Dagster, in this process and in subprocesses: the integration tier.

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.lib import runner
-from pipeline.lib.clean import clean
-from pipeline.lib.ingest import decode_bytes, scan_sources
+from pipeline.lib.text.clean import clean
+from pipeline.lib.text.ingest import decode_bytes, scan_sources
 from pipeline.lib.workdir import read_work
 from conftest import REPORT_FILE, RESOLUTION_FILE, sidecar_path
 

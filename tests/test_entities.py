@@ -8,8 +8,8 @@ import polars as pl
 import pycountry
 import pytest
 
-from pipeline.lib import entities as ent
-from pipeline.lib.entity_eval import (
+from pipeline.lib.entities import tagger as ent
+from pipeline.lib.entities.evaluation import (
     DEFAULT_GOLD, TARGET_F1, TARGET_LINKING, TARGET_TYPES, evaluate, format_report, load_gold,
     tag_gold_documents,
 )

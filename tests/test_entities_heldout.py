@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from pipeline.lib import entities as ent
-from pipeline.lib.entity_eval import (
+from pipeline.lib.entities import tagger as ent
+from pipeline.lib.entities.evaluation import (
     DEFAULT_HELDOUT_GOLD, DEFAULT_SAMPLES, evaluate, format_report, load_gold, main,
     tag_gold_documents,
 )

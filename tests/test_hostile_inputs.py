@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.lib import chain, corpus, ingest, planning, runner, stamps
-from pipeline.lib.ingest import DEFAULT_MAX_BYTES, doc_id_for, scan_sources
+from pipeline.lib import chain, corpus, planning, runner, stamps
+from pipeline.lib.text import ingest
+from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES, doc_id_for, scan_sources
 from pipeline.lib.workdir import read_work
 from conftest import REPO, REPORT_ID, RESOLUTION_ID, SEEDS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.lib import chain
-from pipeline.lib.ingest import Rejected, decode_bytes, doc_id_for, read_sidecar, scan_sources
+from pipeline.lib.text.ingest import Rejected, decode_bytes, doc_id_for, read_sidecar, scan_sources
 from pipeline.lib.workdir import WorkPathError, work_path
 from conftest import REPORT_FILE, RESOLUTION_FILE, SEEDS
 

@@ -20,9 +20,9 @@ import pytest
 
 from pipeline import schemas
 from pipeline.lib import chain, runner
-from pipeline.lib.entities import TOKEN_COLUMNS, tag_entities
+from pipeline.lib.entities.tagger import TOKEN_COLUMNS, tag_entities
 from pipeline.lib.storage import sort_table, to_arrow
-from pipeline.lib.tokens import tokenize_columns
+from pipeline.lib.text.tokens import tokenize_columns
 from pipeline.lib.workdir import read_work, work_path
 from tests.conftest import REPO, REPORT_ID, SEEDS
 

@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 
 from pipeline import build as build_module
-from pipeline.lib.ingest import doc_id_for
+from pipeline.lib.text.ingest import doc_id_for
 from conftest import LETTER, REPO, REPORT_FILE, copy_seeds
 
 GONE_WITHIN = 10  # seconds a dead owner's pool may take to go
@@ -121,7 +121,8 @@ def test_a_killed_owners_pool_exits_within_seconds():
 def test_a_pool_works_while_its_owner_lives(tmp_path):
     """The watch on the owner does not end a worker whose owner is alive: a batch big enough for
     the pool is built on it, in this process, and the workers are still there afterwards."""
-    from pipeline.lib import runner, tokens
+    from pipeline.lib import runner
+    from pipeline.lib.text import tokens
 
     seeds, data = tmp_path / "seeds", tmp_path / "data"
     seeds.mkdir()

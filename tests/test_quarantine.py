@@ -27,7 +27,7 @@ import pytest
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import chain, invariants, runner, stamps
 from pipeline.lib.corpus import assemble
-from pipeline.lib.ingest import DEFAULT_MAX_BYTES, scan_sources
+from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES, scan_sources
 from pipeline.lib.workdir import StageResult, read_work
 from conftest import LETTER, REPORT_FILE, REPORT_ID, RESOLUTION_ID, copy_seeds, sidecar_path
 

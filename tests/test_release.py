@@ -17,11 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import schemas
-from pipeline.lib import release as release_lib
-from pipeline.lib.release import cut_release, latest_release, next_version
-from pipeline.lib.release_card import data_card
-from pipeline.lib.release_charts import cjk_font_path
-from pipeline.lib.stats import STATS_SCHEMAS, compute_statistics, summarise
+from pipeline.lib.release import cut as release_lib
+from pipeline.lib.release.cut import cut_release, latest_release, next_version
+from pipeline.lib.release.card import data_card
+from pipeline.lib.release.charts import cjk_font_path
+from pipeline.lib.release.stats import STATS_SCHEMAS, compute_statistics, summarise
 from test_stats import NOTE, REPORT, RESOLUTION, corpus_tables
 
 DAY = datetime.date(2024, 5, 1)
@@ -586,6 +586,6 @@ def test_the_card_template_is_package_data():
 
     project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     assert "templates/*" in project["tool"]["setuptools"]["package-data"]["pipeline"]
-    from pipeline.lib.release_card import CARD_TEMPLATE, templates
+    from pipeline.lib.release.card import CARD_TEMPLATE, templates
 
     assert Path(templates().get_template(CARD_TEMPLATE).filename).parent.name == "templates"

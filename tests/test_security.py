@@ -11,7 +11,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.lib.ingest import doc_id_for
+from pipeline.lib.text.ingest import doc_id_for
 from pipeline.lib.workdir import TABLES, WorkPathError, corpus_folder, work_path
 from conftest import REPO, REPORT_FILE
 

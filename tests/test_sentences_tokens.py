@@ -6,8 +6,8 @@ import pytest
 
 from pipeline.lib import invariants
 from pipeline.lib.document import process_document
-from pipeline.lib.sentences import split_sentences
-from pipeline.lib.tokens import tokenize
+from pipeline.lib.text.sentences import split_sentences
+from pipeline.lib.text.tokens import tokenize
 from conftest import REPORT_FILE, RESOLUTION_FILE, by_id, process_file
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.lib.ingest import MAX_SIDECAR_BYTES, Rejected, Sidecar, read_sidecar
+from pipeline.lib.text.ingest import MAX_SIDECAR_BYTES, Rejected, Sidecar, read_sidecar
 from pipeline.lib.storage import sha256_file
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"

@@ -19,7 +19,7 @@ from pipeline.defs.documents import assets as document_assets
 from pipeline.defs.documents.sensors import new_reports_sensor
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import chain, corpus, planning, runner, stamps
-from pipeline.lib.ingest import doc_id_for
+from pipeline.lib.text.ingest import doc_id_for
 from pipeline.lib.workdir import work_path
 from conftest import REPORT_ID, RESOLUTION_ID, copy_seeds
 
@@ -75,9 +75,9 @@ def test_a_file_only_the_release_uses_makes_no_document_stale(processed, edit_pa
     seeds, data = processed
     settings = _settings(seeds, data).stamp_settings
     versions, shown = chain.code_versions(), ui_code_versions()
-    card = chain.files_version("lib/release_card.py")
-    edit_package("lib/release_card.py")
-    assert chain.files_version("lib/release_card.py") != card, "the pretended edit is seen"
+    card = chain.files_version("lib/release/card.py")
+    edit_package("lib/release/card.py")
+    assert chain.files_version("lib/release/card.py") != card, "the pretended edit is seen"
     assert chain.code_versions() == versions
     assert ui_code_versions() == shown
     assert stale(seeds, data, settings) == {REPORT_ID: (), RESOLUTION_ID: ()}

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pytest
 
 from pipeline import schemas
-from pipeline.lib import stats as stats_lib
-from pipeline.lib.stats import STATS_SCHEMAS, compute_statistics, summarise
+from pipeline.lib.release import stats as stats_lib
+from pipeline.lib.release.stats import STATS_SCHEMAS, compute_statistics, summarise
 from pipeline.lib.storage import to_arrow
 
 REPORT = {
@@ -356,7 +356,7 @@ def test_summary_is_json_and_agrees_with_the_tables(tables, stats):
 def test_statistics_saved_by_one_step_load_unchanged_in_the_next(tables, stats, tmp_path):
     """The statistics asset saves what the release step loads (pipeline/defs/io.py): the release
     gets, table for table, what was computed, and the same summary."""
-    from pipeline.lib.release import canonical_table
+    from pipeline.lib.release.cut import canonical_table
 
     computed = stats_lib.Statistics.of(tables)
     assert set(computed.tables) == set(STATS_SCHEMAS)

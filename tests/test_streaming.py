@@ -10,10 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import RESOLUTION_FILE, REPORT_FILE, CHARTER_FILE, sidecar_path
-from pipeline.lib import chain, corpus, invariants, release, runner, stamps
+from pipeline.lib import chain, corpus, invariants, runner, stamps
+from pipeline.lib.release import cut as release
 from pipeline.lib.chain import StageInput
-from pipeline.lib.release import cut_release
-from pipeline.lib.stats import Statistics
+from pipeline.lib.release.cut import cut_release
+from pipeline.lib.release.stats import Statistics
 from pipeline.lib.workdir import remove_work
 
 DAY = datetime.date(2024, 5, 2)

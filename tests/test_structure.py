@@ -7,7 +7,7 @@ import pytest
 
 from pipeline import schemas
 from pipeline.lib import invariants
-from pipeline.lib.structure import cn_to_int, operative_verb
+from pipeline.lib.text.structure import cn_to_int, operative_verb
 from conftest import LETTER, by_id, process_file
 
 R = "A/74/759:"

@@ -1,7 +1,7 @@
 """Text that is not what it claims (issue 14, item 10), sentences of bounded length, inputs
 escaped in the data card, release notes bounded per document.
 
-Unit tier: each case decodes bytes (pipeline.lib.ingest.decode_bytes) or runs the real
+Unit tier: each case decodes bytes (pipeline.lib.text.ingest.decode_bytes) or runs the real
 per-document stages (pipeline.lib.runner) on a tmp folder; the card is rendered from a hand-made
 context (tests/test_release.py's card_context).
 """
@@ -17,11 +17,11 @@ from markdown_it import MarkdownIt
 
 from pipeline import schemas
 from pipeline.lib import chain, runner
-from pipeline.lib import tokens as tokens_lib
-from pipeline.lib.ingest import Rejected, decode_bytes
-from pipeline.lib.provenance import NOTES_PER_DOCUMENT, release_notes
-from pipeline.lib.release_card import data_card
-from pipeline.lib.sentences import MAX_SENTENCE_CHARS, split_sentences
+from pipeline.lib.text import tokens as tokens_lib
+from pipeline.lib.text.ingest import Rejected, decode_bytes
+from pipeline.lib.release.provenance import NOTES_PER_DOCUMENT, release_notes
+from pipeline.lib.release.card import data_card
+from pipeline.lib.text.sentences import MAX_SENTENCE_CHARS, split_sentences
 from pipeline.lib.workdir import read_work
 from conftest import REPORT_FILE
 from test_release import card_context
@@ -73,7 +73,7 @@ def test_language_is_the_script_of_the_text_and_a_sidecar_still_wins(tmp_path):
 
 
 def test_a_simplified_text_quoting_a_traditional_name_stays_simplified():
-    from pipeline.lib.ingest import text_language
+    from pipeline.lib.text.ingest import text_language
 
     # 們/們, 國/国… count; characters both scripts write alike (的, 大, 台) count for neither.
     assert text_language(SIMPLIFIED + "（台灣的「國立故宮博物院」）") == "zh-Hans"

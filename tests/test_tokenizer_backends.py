@@ -9,7 +9,8 @@ import shutil
 
 import pytest
 
-from pipeline.lib import chain, runner, tokens
+from pipeline.lib import chain, runner
+from pipeline.lib.text import tokens
 from pipeline.lib.workdir import read_work
 from tests.conftest import REPORT_FILE, RESOLUTION_FILE, process_file, sidecar_path
 

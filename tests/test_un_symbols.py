@@ -9,11 +9,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.lib import stamps, stats, un_symbols
-from pipeline.lib.entities import resolution_symbol
-from pipeline.lib.ingest import Source, content_key
-from pipeline.lib.structure import REPETITION_ADVERBS, operative_verb
-from pipeline.lib.un_symbols import (
+from pipeline.lib import stamps
+from pipeline.lib.release import stats
+from pipeline.lib.text import un_symbols
+from pipeline.lib.entities.tagger import resolution_symbol
+from pipeline.lib.text.ingest import Source, content_key
+from pipeline.lib.text.structure import REPETITION_ADVERBS, operative_verb
+from pipeline.lib.text.un_symbols import (
     SYMBOL, find_symbols, ga_resolution_symbol, is_symbol, sc_resolution_symbol, session_of_symbol,
     symbol_key,
 )
@@ -119,7 +121,7 @@ def test_resolution_symbol_of_a_cited_number(number, kind, context, symbol):
 
 
 def test_spaced_symbol_is_one_entity_id():
-    from pipeline.lib.entities import _doc_candidates
+    from pipeline.lib.entities.tagger import _doc_candidates
 
     ids = {c.entity_id for c in _doc_candidates("安全理事会S/RES/2334 (2016)和第2334(2016)号决议",
                                                   para_kind=None, own_symbol=None, doc_type=None)}

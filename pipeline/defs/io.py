@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib.corpus import Corpus
-from pipeline.lib.stats import Statistics
+from pipeline.lib.release.stats import Statistics
 from pipeline.lib.storage import read_parquet, write_parquet
 from pipeline.lib.workdir import corpus_folder
 

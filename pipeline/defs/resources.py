@@ -3,10 +3,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.lib.ingest import DEFAULT_MAX_BYTES
+from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES
 from pipeline.lib.runner import WORKERS_ENV
 from pipeline.lib.stamps import settings_key
-from pipeline.lib.tokens import ENV_VAR as TOKENIZER_ENV, backend_name, current_backend, set_backend
+from pipeline.lib.text.tokens import ENV_VAR as TOKENIZER_ENV, backend_name, current_backend, set_backend
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,7 +18,7 @@ class UnparlSettings(dg.ConfigurableResource):
     data_dir: str
     max_bytes: int = DEFAULT_MAX_BYTES
     # "jieba" (the reference) or "rjieba" (jieba-rs, opt-in, ~25x faster); empty: UNPARL_TOKENIZER
-    # or jieba. See pipeline/lib/tokens.py.
+    # or jieba. See pipeline/lib/text/tokens.py.
     tokenizer: str = ""
     # Worker processes for a batch of documents; 0: UNPARL_WORKERS or the number of cores.
     workers: int = 0

@@ -25,18 +25,18 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline import schemas
-from pipeline.lib.clean import Cleaned, CleanPiece, clean
-from pipeline.lib.ingest import (
+from pipeline.lib.text.clean import Cleaned, CleanPiece, clean
+from pipeline.lib.text.ingest import (
     DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, display_name, read_input, read_sidecar, scan_sources,
 )
 from pipeline.lib.invariants import (
     document_offsets_hold, entity_types_known, footnotes_linked, mentions_within, numbers_contiguous,
     paragraph_kinds_known, unique,
 )
-from pipeline.lib.sentences import split_sentences
+from pipeline.lib.text.sentences import split_sentences
 from pipeline.lib.storage import to_arrow
-from pipeline.lib.structure import Structure, parse
-from pipeline.lib.tokens import tokenize_columns
+from pipeline.lib.text.structure import Structure, parse
+from pipeline.lib.text.tokens import tokenize_columns
 from pipeline.lib.workdir import StageResult, read_work, write_work
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -218,7 +218,7 @@ def document_row(*, doc_id: str, cleaned: Cleaned, structure: Structure, source:
                  sidecar: dict | None) -> dict:
     """The documents-table row for a document (counts are filled in when the corpus is assembled).
     Its language is the sidecar's, else the script of its text (zh-Hans or zh-Hant)."""
-    from pipeline.lib.ingest import text_language
+    from pipeline.lib.text.ingest import text_language
 
     meta = structure.metadata
     return {
@@ -397,7 +397,7 @@ def tokens_stage(given: StageInput) -> dict[str, StageResult]:
 
 def entities_stage(given: StageInput) -> dict[str, StageResult]:
     """Entity mentions with canonical ids."""
-    from pipeline.lib.entities import TOKEN_COLUMNS, tag_entities
+    from pipeline.lib.entities.tagger import TOKEN_COLUMNS, tag_entities
 
     data, doc_id = given.data_dir, given.doc_id
 
@@ -437,7 +437,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="documents", run=documents_stage, reads=(),
         tables=("documents", "paragraphs", "sentences", "raw", "clean"),
-        code=("lib/ingest.py", "lib/clean.py", "lib/structure.py", "lib/sentences.py", "lib/un_symbols.py",
+        code=("lib/text/ingest.py", "lib/text/clean.py", "lib/text/structure.py", "lib/text/sentences.py", "lib/text/un_symbols.py",
               "gazetteers/operative_verbs.tsv"),
         checks=(
             Check("pieces_within_text", "Every paragraph piece's offsets fall inside clean_text and match its text."),
@@ -462,7 +462,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="tokens", run=tokens_stage, reads=("documents",), tables=("tokens",),
-        code=("lib/tokens.py", "gazetteers/userdict.txt"),
+        code=("lib/text/tokens.py", "gazetteers/userdict.txt"),
         checks=(Check("token_offsets", "clean_text[char_start:char_end] == text for every token."),),
         group="documents", kinds=("python", "parquet", "jieba"),
         description="Tokens with part-of-speech tags from jieba (posseg; jieba-rs when the tokenizer setting or "
@@ -471,7 +471,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="entities", run=entities_stage, reads=("documents", "tokens"), tables=("entities",),
-        code=("lib/entities.py", "lib/un_symbols.py", "gazetteers/"),
+        code=("lib/entities/tagger.py", "lib/text/un_symbols.py", "gazetteers/"),
         checks=(
             Check("entity_offsets", "clean_text[char_start:char_end] == text for every mention."),
             Check("entity_types_known", "Every type is one of the contract's entity types."),

@@ -25,7 +25,7 @@ from pipeline import schemas
 from pipeline.lib import chain
 from pipeline.lib.stamps import read_stamp
 from pipeline.lib.storage import atomic_write_text, dumps_json, read_parquet, to_arrow, write_parquet
-from pipeline.lib.structure import SHARED_SYMBOL_WARNING, citation_prefix, shared_symbol_warning
+from pipeline.lib.text.structure import SHARED_SYMBOL_WARNING, citation_prefix, shared_symbol_warning
 from pipeline.lib.workdir import file_rows, read_work, work_path
 
 # --- symbols two documents claim ----------------------------------------------------------

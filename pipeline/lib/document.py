@@ -24,7 +24,7 @@ class ProcessedDocument:
 def process_document(raw_text: str, *, source_file: str, sidecar: dict | None = None,
                      doc_id: str | None = None, with_entities: bool = True) -> ProcessedDocument:
     """Run the chain's stages on one text. `doc_id` defaults to the one the file name gives."""
-    from pipeline.lib.ingest import doc_id_for
+    from pipeline.lib.text.ingest import doc_id_for
 
     name = Path(source_file).name
     if doc_id is not None and doc_id_for(Path(name)) != doc_id:
@@ -36,7 +36,7 @@ def process_document(raw_text: str, *, source_file: str, sidecar: dict | None = 
         path = seeds / name
         path.write_text(raw_text, encoding="utf-8")
         if sidecar is not None:
-            from pipeline.lib.ingest import sidecar_for
+            from pipeline.lib.text.ingest import sidecar_for
 
             sidecar_for(path).write_text(json.dumps(sidecar, ensure_ascii=False), encoding="utf-8")
         (key,) = chain.locate_sources(seeds)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.lib import chain, stamps
-from pipeline.lib import ingest
+from pipeline.lib.text import ingest
 
 # The Dagster jobs a run can target (pipeline/defs/jobs.py defines them by these names).
 DOCUMENT_JOB = "document_chain"  # the per-document stages, over a range of partitions

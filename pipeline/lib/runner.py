@@ -27,9 +27,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.lib import chain, tokens
+from pipeline.lib import chain
+from pipeline.lib.text import tokens
 from pipeline.lib.chain import StageInput
-from pipeline.lib.ingest import DEFAULT_MAX_BYTES
+from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES
 from pipeline.lib.workdir import StageResult, write_work
 
 WORKERS_ENV = "UNPARL_WORKERS"
@@ -181,7 +182,7 @@ def pool(workers: int, backend: str) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has these imported, not from a Dagster process
         # with its threads; each then loads the dictionary once.
-        context.set_forkserver_preload(["pipeline.lib.chain", "pipeline.lib.tokens", "jieba.posseg"])
+        context.set_forkserver_preload(["pipeline.lib.chain", "pipeline.lib.text.tokens", "jieba.posseg"])
         _pools[key] = ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                           initializer=_init_worker, initargs=(backend, os.getpid()))
     return _pools[key]

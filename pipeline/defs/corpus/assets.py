@@ -13,8 +13,8 @@ from pipeline.defs.partitions import documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import chain, invariants
 from pipeline.lib.corpus import Corpus, assemble
-from pipeline.lib.entities import CATALOG_COLUMNS, build_catalog
-from pipeline.lib.stats import Statistics
+from pipeline.lib.entities.tagger import CATALOG_COLUMNS, build_catalog
+from pipeline.lib.release.stats import Statistics
 from pipeline.lib.storage import to_arrow
 
 GROUP = "corpus"
@@ -71,7 +71,7 @@ def document_status(context: dg.AssetExecutionContext, corpus: Corpus):
 
 @dg.asset(
     group_name=GROUP, kinds=KINDS, owners=OWNERS,
-    code_version=chain.files_version("lib/entities.py", "lib/un_symbols.py", "gazetteers/", "schemas.py"),
+    code_version=chain.files_version("lib/entities/tagger.py", "lib/text/un_symbols.py", "gazetteers/", "schemas.py"),
     check_specs=[dg.AssetCheckSpec("entity_ids_unique", asset="entity_catalog", blocking=True,
                                    description="The catalog lists each entity once.")],
     description="One row per canonical entity of the corpus: type, Chinese name, aliases, ISO3 for "
@@ -88,7 +88,7 @@ def entity_catalog(context: dg.AssetExecutionContext, corpus: Corpus):
 
 @dg.asset(
     group_name=GROUP, kinds=KINDS, owners=OWNERS,
-    code_version=chain.files_version("lib/stats.py", "lib/structure.py", "lib/un_symbols.py", "gazetteers/stopwords_un.txt",
+    code_version=chain.files_version("lib/release/stats.py", "lib/text/structure.py", "lib/text/un_symbols.py", "gazetteers/stopwords_un.txt",
                                      "gazetteers/sdg_goals.tsv"),
     description="Corpus statistics: per-document profiles, entity counts, countries, SDGs, operative "
                 "verbs, keywords, entity co-occurrence and the citation graph, computed with Polars.",

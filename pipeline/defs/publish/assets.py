@@ -6,11 +6,11 @@ from pipeline.defs.metadata import OWNERS, check_results, listed
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import chain
 from pipeline.lib.corpus import Corpus
-from pipeline.lib.provenance import code_version, release_notes
-from pipeline.lib.release import cut_release
-from pipeline.lib import release_verify
-from pipeline.lib.release_verify import CHECKS
-from pipeline.lib.stats import Statistics
+from pipeline.lib.release.provenance import code_version, release_notes
+from pipeline.lib.release.cut import cut_release
+from pipeline.lib.release import verify as release_verify
+from pipeline.lib.release.verify import CHECKS
+from pipeline.lib.release.stats import Statistics
 
 RELEASE_POOL = "unparl_release"
 CHECK_DESCRIPTIONS = {
@@ -23,8 +23,8 @@ CHECK_DESCRIPTIONS = {
 
 @dg.asset(
     group_name="publish", kinds={"python", "parquet", "json"}, owners=OWNERS,
-    code_version=chain.files_version("lib/release.py", "lib/release_card.py", "lib/release_charts.py",
-                                     "lib/release_verify.py", "lib/provenance.py", "templates/"),
+    code_version=chain.files_version("lib/release/cut.py", "lib/release/card.py", "lib/release/charts.py",
+                                     "lib/release/verify.py", "lib/release/provenance.py", "templates/"),
     check_specs=[dg.AssetCheckSpec(name, asset="release", blocking=True, description=CHECK_DESCRIPTIONS[name])
                  for name in CHECKS],
     # One release cut at a time across runs and machines, when the instance limits this pool.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.lib.clean import CN_NUMBERED, LETTER_HEADING, NUMBERED
+from pipeline.lib.text.clean import CN_NUMBERED, LETTER_HEADING, NUMBERED
 
 _END = re.compile(r"[。！？!?．｡]+[”’」』）)\]》〕】\"']*")
 MAX_SENTENCE_CHARS = 1000

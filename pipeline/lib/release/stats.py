@@ -21,8 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import schemas
-from pipeline.lib import storage, un_symbols
-from pipeline.lib.structure import REPETITION_ADVERBS
+from pipeline.lib import storage
+from pipeline.lib.text import un_symbols
+from pipeline.lib.text.structure import REPETITION_ADVERBS
 
 GAZETTEERS = resources.files("pipeline") / "gazetteers"
 KEYWORDS_PER_DOCUMENT = 20

@@ -46,14 +46,14 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from pipeline.lib import un_symbols
-from pipeline.lib.structure import cn_to_int
-from pipeline.lib.un_symbols import resolution_symbol
+from pipeline.lib.text import un_symbols
+from pipeline.lib.text.structure import cn_to_int
+from pipeline.lib.text.un_symbols import resolution_symbol
 
 import ahocorasick
 import pyarrow as pa
 
-GAZETTEER_DIR = Path(__file__).resolve().parent.parent / "gazetteers"
+GAZETTEER_DIR = Path(__file__).resolve().parents[2] / "gazetteers"
 GAZETTEER_FILES = (
     "countries.tsv", "places.tsv", "un_entities.tsv", "other_orgs.tsv",
     "instruments.tsv", "events.tsv", "generic_groups.tsv",

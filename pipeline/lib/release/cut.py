@@ -36,10 +36,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import schemas
-from pipeline.lib import release_verify, storage
-from pipeline.lib.release_card import croissant_metadata, data_card, data_package
-from pipeline.lib.release_charts import cjk_font_path, draw_charts
-from pipeline.lib.stats import STATS_DESCRIPTIONS, STATS_SCHEMAS
+from pipeline.lib import storage
+from pipeline.lib.release import verify as release_verify
+from pipeline.lib.release.card import croissant_metadata, data_card, data_package
+from pipeline.lib.release.charts import cjk_font_path, draw_charts
+from pipeline.lib.release.stats import STATS_DESCRIPTIONS, STATS_SCHEMAS
 
 DATASET = "unparl"
 JSONL_TABLES = ("documents", "paragraphs", "entities", "document_status")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from pipeline.lib import un_symbols
-from pipeline.lib.clean import (
+from pipeline.lib.text import un_symbols
+from pipeline.lib.text.clean import (
     ADDRESSEE, BRANCH_ITEM, CLOSING_DATE, CN_NUMBERED, LETTER_HEADING, LIST_ITEM, NUMBERED,
     ORDINAL_HEADING, PLENARY, SUPERSCRIPTS, Cleaned, is_heading_line,
 )

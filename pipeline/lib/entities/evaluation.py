@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.schemas import ENTITY_TYPES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_GOLD = REPO_ROOT / "tests" / "gold" / "entities_gold.json"
 DEFAULT_SEEDS = REPO_ROOT / "seeds"
 # Held-out gold: real UN texts the tagger was not developed on (../shared/samples, no sidecars).
@@ -170,7 +170,7 @@ def tag_gold_documents(gold: dict, seeds_dir: Path = DEFAULT_SEEDS,
     (those would make the gold silently unscoreable).
     """
     from pipeline.lib.document import process_document
-    from pipeline.lib.ingest import read_sidecar, sidecar_for
+    from pipeline.lib.text.ingest import read_sidecar, sidecar_for
 
     rows: list[dict] = []
     missing: list[str] = []

@@ -10,11 +10,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.lib import chain
-from pipeline.lib.tokens import backend_name
+from pipeline.lib.text.tokens import backend_name
 
 
 def git_commit() -> str | None:
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=5, check=True)
@@ -24,7 +24,7 @@ def git_commit() -> str | None:
 
 
 def code_version() -> dict:
-    from pipeline.lib.entities import gazetteer_version
+    from pipeline.lib.entities.tagger import gazetteer_version
 
     try:
         package = metadata.version("unparl")

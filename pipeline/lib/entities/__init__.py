@@ -1,0 +1,1 @@
+"""Entities: the tagger (finders, canonical ids, catalog) and its evaluation."""
