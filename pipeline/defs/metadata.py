@@ -38,7 +38,7 @@ def preview(table: pa.Table, columns: Iterable[str] | None = None, rows: int = 5
     for row in table.slice(0, rows).select(columns).to_pylist():
         cells = []
         for c in columns:
-            value = str(row[c]).replace("|", "\\|").replace("\n", " ")
+            value = "" if row[c] is None else str(row[c]).replace("|", "\\|").replace("\n", " ")
             cells.append(value if len(value) <= width else value[: width - 1] + "…")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -56,7 +56,7 @@ def corpus(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.Ou
 def document_status(context: dg.AssetExecutionContext, corpus: Corpus):
     status = corpus.status
     counts = corpus.counts()
-    meta = table_metadata(status, schemas.DOCUMENT_STATUS, ["doc_id", "symbol", "status", "reason", "n_tokens"])
+    meta = table_metadata(status, schemas.DOCUMENT_STATUS, ["doc_id", "symbol", "status", "reason", "n_tokens", "warnings"])
     meta["by_status"] = dg.MetadataValue.json(counts)
     rows = status.select(["doc_id", "source_file", "status", "reason", "detail"]).to_pylist()
     outcomes = {}

@@ -24,6 +24,7 @@ from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import chain, invariants, runner, stamps
 from pipeline.lib.runner import Outcome
 
+PREVIEW_ROWS = 5
 BATCH_NOTE = ("This run built {n} documents at once. Dagster records one set of metadata for all the "
               "partitions of a run (dagster-io/dagster#18123), so the figures here are the batch's, "
               "labelled batch/…; each document's own are in the document_status asset.")
@@ -106,7 +107,10 @@ def stage_metadata(stage: chain.Stage, outcomes: list[Outcome], settings: Unparl
     for o in outcomes:
         rows.update(o.rows)
     shown = {t: rows[t] for t in stage.tables if t in schemas.TABLES}
-    head = [o.results[main].table for o in outcomes if main in o.results][:5]
+    # A run of many shows the first rows of each of its first documents, so no document's rows
+    # stand alone for the batch.
+    per_doc = PREVIEW_ROWS if len(outcomes) == 1 else 2
+    head = [o.results[main].table.slice(0, per_doc) for o in outcomes if main in o.results][:5]
     head_table = pa.concat_tables([pa.Table.from_batches(t.to_batches(), t.schema).cast(schema)
                                    if t.schema != schema else t for t in head]) if head else schema.empty_table()
     facts = Counter()
@@ -141,7 +145,8 @@ def stage_metadata(stage: chain.Stage, outcomes: list[Outcome], settings: Unparl
             "batch/rows_by_document": dg.MetadataValue.json(
                 {o.doc_id: o.rows.get(main, 0) for o in outcomes[:LISTED]}
                 | ({"…": f"{len(outcomes) - LISTED} more"} if len(outcomes) > LISTED else {})),
-            "batch/preview": dg.MetadataValue.md(preview(head_table, dict.fromkeys(("doc_id", *stage.preview)))),
+            "batch/preview": dg.MetadataValue.md(preview(head_table, dict.fromkeys(("doc_id", *stage.preview)),
+                                                         rows=head_table.num_rows)),
             "batch/seconds": seconds,
         }
         prefix = "batch/"
