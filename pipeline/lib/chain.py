@@ -8,7 +8,7 @@ build`, the sensor, the schedule, the benchmark and the tests run the same stage
 pipeline/lib/runner.py.
 
 Three stages, not one per table: on SQLite every materialisation of a partition costs Dagster
-about ten milliseconds, so each asset key costs ~10 s per 1,000 documents (README,
+about 13 milliseconds, so each asset key costs ~13 s per 1,000 documents (README,
 "Performance"). The cut follows what changes apart: the text's reading and structure, the
 tokenizer and its dictionary, the entity gazetteers.
 """
