@@ -15,7 +15,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import dagster as dg
 import pytest
 import yaml
 from dagster._config import process_config

@@ -11,7 +11,6 @@ import pytest
 
 from pipeline.lib import stamps
 from pipeline.lib.release import stats
-from pipeline.lib.text import un_symbols
 from pipeline.lib.entities.tagger import resolution_symbol
 from pipeline.lib.text.ingest import Source, content_key
 from pipeline.lib.text.structure import REPETITION_ADVERBS, operative_verb

@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline import schemas
-from pipeline.lib.text.clean import Cleaned, CleanPiece, clean
+from pipeline.lib.text.clean import Cleaned, clean
 from pipeline.lib.text.ingest import (
     DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, display_name, read_input, read_sidecar, scan_sources,
 )
@@ -116,6 +116,11 @@ def locate_sources(seeds_dir: Path) -> dict[str, tuple[Source, Source | None]]:
         twin = first_by_hash.setdefault(source.sha256, source)
         located[source.doc_id] = (source, twin if twin is not source else None)
     return located
+
+
+# A document set aside for one of these reasons is never stamped, so its next build reads it
+# again: a stage raised on it, or its bytes changed while they were read.
+UNSTAMPED = ("internal_error", "changing")
 
 
 def no_source_row(doc_id: str) -> dict:

@@ -285,7 +285,7 @@ def assemble(data_dir: Path, doc_ids: list[str]) -> Corpus:
             inputs += _inputs(doc_id, raw)
             # A document a stage raised on, or that changed while it was read, is never stamped
             # (its next build redoes it): its raw row, set aside by that stage, says what happened.
-            if raw["reason"] not in ("internal_error", "changing") and (stamp is None or (
+            if raw["reason"] not in chain.UNSTAMPED and (stamp is None or (
                     stamp["source_sha256"], stamp["sidecar_sha256"]) != (raw["source_sha256"], raw["sidecar_sha256"])):
                 # Its stages have not all run on its present bytes (a run is still at work on it):
                 # leave it out rather than mix old and new tables.

@@ -81,7 +81,7 @@ def _content_key(folder: Path, name: str) -> str | None:
     """The file's content key, read the way the chain reads it; None when it cannot be read (a
     link out of the folder, a FIFO, a bad sidecar...): the chain sets such a file aside."""
     source = ingest.scan_entry(ingest.entry_for(Path(folder) / name, doc_id=""))
-    return None if source.error else stamps.content_key(source.sha256, source.sidecar_sha256)
+    return None if source.error else source.content_key
 
 
 def plan(seeds_dir: Path, data_dir: Path, *, known: set[str], settings: str, cursor: str | None = None,
@@ -102,6 +102,7 @@ def plan(seeds_dir: Path, data_dir: Path, *, known: set[str], settings: str, cur
 
     for doc_id, obs in now.items():
         before = seen.get(doc_id)
+        built = None  # the content key its work files were built from, when read
         if before is not None and (before["size"], before["mtime_ns"]) == (obs.size, obs.mtime_ns):
             files[doc_id] = before
             key = before["key"]
@@ -124,7 +125,9 @@ def plan(seeds_dir: Path, data_dir: Path, *, known: set[str], settings: str, cur
             result.added.append(doc_id)
             result.stages[doc_id] = chain.NAMES
             continue
-        if key is not None and stamps.processed_key(data_dir, doc_id, settings, versions) == key:
+        if built is None:
+            built = stamps.processed_key(data_dir, doc_id, settings, versions)
+        if key is not None and built == key:
             continue  # built from these bytes with this code
         if located is None:
             located = chain.locate_sources(seeds_dir)

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from pipeline.lib import chain
-from pipeline.lib.text.ingest import Source, content_key  # content_key: planning reads it from here
+from pipeline.lib.text.ingest import Source, content_key
 from pipeline.lib.storage import atomic_write_text, dumps_json
 from pipeline.lib.workdir import stamp_path, work_path
 

@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -121,24 +121,6 @@ def write_parquet(
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, **(options or PARQUET_OPTIONS))
     return table
-
-
-def write_parquet_batches(
-    path: Path,
-    schema: pa.Schema,
-    batches: Iterable[pa.Table],
-    *,
-    metadata: Mapping[str, str] | None = None,
-) -> int:
-    """Write tables of one schema, one after another, atomically as one zstd Parquet file
-    (a row group or more each), so the whole never has to be in memory; returns the rows."""
-    schema = _with_metadata(schema, metadata)
-    rows = 0
-    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, **PARQUET_OPTIONS) as writer:
-        for batch in batches:
-            writer.write_table(batch.replace_schema_metadata(schema.metadata))
-            rows += batch.num_rows
-    return rows
 
 
 def read_parquet(path: Path) -> pa.Table:

@@ -67,9 +67,7 @@ def document_stages(context: dg.AssetExecutionContext, settings: UnparlSettings)
         results = [r for r in check_results(name, _outcomes(stage, outcomes),
                                             {c.name: c.severity for c in stage.all_checks})
                    if (name, r.check_name) in checks]
-        failed |= {o.doc_id for o in outcomes if o.status == "failed"}
-        # A file that changed while it was read: its next build reads it again.
-        failed |= {o.doc_id for o in outcomes if o.reason == "changing"}
+        failed |= {o.doc_id for o in outcomes if o.reason in chain.UNSTAMPED}
         failed |= {o.doc_id for o in outcomes for c in stage.checks
                    if c.blocking and not o.checks.get(c.name, (True, {}))[0]}
         yield dg.MaterializeResult(asset_key=name, metadata=stage_metadata(stage, outcomes, settings),

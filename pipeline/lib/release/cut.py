@@ -66,10 +66,6 @@ TABLE_DESCRIPTIONS = {
 DESCRIPTIONS = {**TABLE_DESCRIPTIONS, **STATS_DESCRIPTIONS}
 
 
-class ReleaseInvalid(RuntimeError):
-    """The release written in the hidden folder failed its own checks; nothing was published."""
-
-
 @dataclass
 class ReleaseResult:
     version: str | None

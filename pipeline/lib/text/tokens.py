@@ -14,7 +14,6 @@ dictionary is applied to both through `add_word`.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -47,12 +46,6 @@ def _userdict_lines() -> list[tuple[str, int, str]]:
         word, freq, tag = line.split()
         words.append((word, int(freq), tag))
     return words
-
-
-@lru_cache(maxsize=1)
-def userdict_version() -> str:
-    data = "\n".join(f"{w} {f} {t}" for w, f, t in _userdict_lines())
-    return hashlib.sha256(data.encode()).hexdigest()[:12]
 
 
 def _check(name: str) -> str:
