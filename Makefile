@@ -25,10 +25,12 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/unparl build --seeds $(UNPARL_SEEDS_DIR) --data $(UNPARL_DATA_DIR)
 
-# Both tiers: the unit tier (seconds) first, then the integration tier (Dagster builds, the UI).
+# The three tiers: the unit tier (seconds) first, then the integration tier (Dagster builds, the
+# UI), then the production tier (a throwaway Postgres and Redis, dagster-daemon, Celery workers).
 test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m pytest -q -m "not slow" -n 2
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m "not slow and not production" -n 2
+	$(BIN)/python -m pytest -q -m "slow and not production"
+	$(BIN)/python -m pytest -q -m production
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port 3000
@@ -38,6 +40,8 @@ eval: $(STAMP)
 
 bench: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.release --n 1000 10000
+	$(BIN)/python -m benchmarks.postgres
 
 # One document just under the size limit: seconds and peak RSS per stage (target: 1 GiB).
 bench-large: $(STAMP)

@@ -23,7 +23,9 @@ dagster (in a process of its own, the pool started before both sides and shared)
   7. the one-document run overhead: one new document on the built instance (the runs a build
      makes for it: a document_chain run, then a corpus_release run), each run's wall time
      against its steps' time from the instance's event log (share_outside_steps);
-and, with --partition-scale, the instance's cost of many dynamic partitions.
+and, with --partition-scale, the instance's cost of many dynamic partitions; once, not per size,
+formats: reading the seeds typeset as PDF against the tokenizer on the same text
+(benchmarks/formats.py; target: at most 20%).
 
 Each corpus size runs in a process of its own, so one size's memory is not counted in the
 next. Results go to benchmarks/results/<name>.json and a short table to stdout.
@@ -144,37 +146,10 @@ def _settings_key(backend: str) -> str:
 def corpus_stage(data_dir: Path, doc_ids: list[str], *, today: datetime.date) -> dict[str, float]:
     """The corpus assets' work (corpus, entity_catalog, corpus_statistics, release) without
     Dagster and without its IO manager's saving and loading between them."""
-    import polars as pl
+    from benchmarks.release import corpus_release
 
-    from pipeline import schemas
-    from pipeline.lib.corpus import assemble
-    from pipeline.lib.entities.tagger import CATALOG_COLUMNS, build_catalog
-    from pipeline.lib.release.provenance import code_version, release_notes
-    from pipeline.lib.release.cut import cut_release
-    from pipeline.lib.release.stats import Statistics
-    from pipeline.lib.storage import to_arrow
-
-    seconds = {}
-    start = time.perf_counter()
-    corpus = assemble(data_dir, doc_ids)
-    seconds["assemble"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    mentions = corpus.tables()["entities"].read(list(CATALOG_COLUMNS))
-    catalog = to_arrow(build_catalog(pl.from_arrow(mentions)), schemas.ENTITY_CATALOG)
-    seconds["catalog"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    tables = {**corpus.tables(), "entity_catalog": catalog}
-    statistics = Statistics.of(tables)
-    seconds["statistics"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    notes = release_notes(corpus.documents, corpus.quarantine) + corpus.warnings
-    cut_release(data_dir, tables, statistics.tables, statistics.summary, inputs=corpus.inputs, notes=notes,
-                code_version=code_version(), today=today)
-    seconds["release"] = time.perf_counter() - start
-    return seconds
+    seconds = corpus_release(data_dir, doc_ids, today=today)
+    return {k: seconds[k] for k in ("assemble", "catalog", "statistics", "release")}
 
 
 def _stamp(data: Path, keys: list[str], backend: str) -> None:
@@ -491,7 +466,7 @@ def partition_scale(root: Path, sizes: list[int]) -> dict:
 
 # --- one corpus size ---------------------------------------------------------------------
 
-SECTIONS = ("stages", "pool", "dagster")
+SECTIONS = ("stages", "pool", "dagster", "formats")
 
 
 def bench_size(n: int, *, backend: str, workers: int, sections: tuple[str, ...], root: Path, rss: PeakRSS) -> dict:
@@ -668,7 +643,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=None,
                         help="measure only these sections: stages (stage by stage, the incremental case and the "
                              "tokenizer alone), pool (the worker pool), dagster (Dagster vs outside, events, the "
-                             "one-document run)")
+                             "one-document run), formats (PDF reading vs the tokenizer)")
     parser.add_argument("--no-dagster", action="store_true", help="skip the runs through Dagster")
     parser.add_argument("--dagster-max", type=int, default=1000,
                         help="run through Dagster only for corpus sizes up to this (default 1000)")
@@ -698,9 +673,14 @@ def main(argv: list[str] | None = None) -> dict:
         rss.stop()
         args.result_file.write_text(json.dumps(r, default=str), "utf-8")
         return r
+    if "formats" in chosen:  # PDF reading against the tokenizer (benchmarks/formats.py): size-free
+        from benchmarks import formats
+
+        results["formats"] = formats.measure(backend)
+        formats.print_result(results["formats"])
     with tempfile.TemporaryDirectory(prefix="unparl-bench-") as tmp:
         root = Path(tmp)
-        for n in args.n:
+        for n in args.n if set(chosen) - {"formats"} else []:
             # Each size in a fresh process, so one size's peak memory is not another's.
             result_file = root / f"size_{n}.json"
             command = [sys.executable, "-m", "benchmarks.run", "--n", str(n), "--backend", backend,

@@ -13,13 +13,17 @@ PARAGRAPH_KINDS = (
     "heading", "numbered", "list_item", "preambular", "operative", "footnote",
     "front_matter", "closing",
 )
-ENTITY_TYPES = ("ORG", "GPE", "DOC", "LAW", "EVENT", "SDG", "DATE", "PERCENT", "PERSON")
+ENTITY_TYPES = ("ORG", "GPE", "DOC", "LAW", "EVENT", "SDG", "DATE", "PERCENT", "PERSON", "ACTOR", "PUBLICATION")
+ENTITY_ROLES = ("addressee",)
+TOKEN_FLAGS = ("label", "footnote_marker")
 ENTITY_METHODS = ("gazetteer", "pattern", "abbreviation", "pos")
 PROVENANCE = ("text", "sidecar", "inferred")
 METADATA_FIELDS = (
     "symbol", "doc_type", "title", "session", "agenda_item", "date",
-    "resolution_number", "plenary_meeting", "draft_symbols",
+    "resolution_number", "plenary_meeting", "draft_symbols", "organ", "meeting",
+    "original_language", "job_number", "distribution",
 )
+SOURCE_FORMATS = ("txt", "pdf", "docx", "doc", "html")
 
 
 def _field(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
@@ -39,7 +43,8 @@ DOCUMENTS = _schema(
     _field("doc_id", pa.string(), "Stable document id, derived from the source file name.", False),
     _field("symbol", pa.string(), "UN document symbol used for citation (declared value wins over the text's)."),
     _field("symbol_in_text", pa.string(), "The symbol as the text itself gives it, when it gives one."),
-    _field("doc_type", CATEGORY, "Kind of document: report, resolution, decision, note, letter, charter, other."),
+    _field("doc_type", CATEGORY, "Kind of document: report, resolution, decision, note, letter, presidential_statement, "
+           "charter, other (README, 'What is read from a document')."),
     _field("title", pa.string(), "Title as printed."),
     _field("session", pa.int64(), "General Assembly (or other organ) session number."),
     _field("agenda_item", pa.string(), "Agenda item as printed (e.g. '125')."),
@@ -47,6 +52,15 @@ DOCUMENTS = _schema(
     _field("resolution_number", pa.string(), "Resolution number as the text gives it (e.g. '74/303')."),
     _field("plenary_meeting", pa.int64(), "Plenary meeting at which a resolution was adopted."),
     _field("draft_symbols", pa.list_(pa.string()), "Symbols of the drafts a resolution was adopted from."),
+    _field("organ", pa.string(), "UN organ that adopted or issued the document: 'General Assembly', 'Security Council', "
+           "'Secretary-General', … (null for a text no UN organ issued, such as a government's letter)."),
+    _field("meeting", pa.int64(), "Number of the organ's meeting at which the document was adopted or made (the Security "
+           "Council's 第4670次会议; for the General Assembly its plenary meeting)."),
+    _field("original_language", pa.string(), "BCP 47 tag of the language the document was written in, as its masthead "
+           "prints it ('Original: English' → 'en'); null when not printed."),
+    _field("job_number", pa.string(), "The UN's job number of this language version, as the masthead prints it "
+           "('20-05238 (C)'; from the barcode *2005238* when only that is printed)."),
+    _field("distribution", pa.string(), "Distribution the masthead prints: 'General', 'Limited' or 'Restricted'."),
     _field("provenance", pa.struct([pa.field(f, pa.string()) for f in METADATA_FIELDS]),
            "For every metadata field: 'text', 'sidecar' or 'inferred' (null when the field is null)."),
     _field("language", pa.string(), "BCP 47 language tag of the text: the sidecar's, else its script's (zh-Hans, or zh-Hant "
@@ -54,9 +68,13 @@ DOCUMENTS = _schema(
     _field("source_file", pa.string(), "Source file name inside the seeds folder.", False),
     _field("source_sha256", pa.string(), "SHA-256 of the source file's bytes.", False),
     _field("source_bytes", pa.int64(), "Size of the source file in bytes.", False),
-    _field("encoding", pa.string(), "Encoding the source bytes were decoded from."),
-    _field("encoding_confidence", pa.float64(), "Confidence of the encoding decision (1.0 for a BOM or strict UTF-8)."),
-    _field("clean_text", pa.large_string(), "Cleaned text; every offset in the release counts code points into it.", False),
+    _field("source_format", CATEGORY, "Format the source was read as, from its content (not its name): "
+           f"{', '.join(SOURCE_FORMATS)} (README, 'Formats')."),
+    _field("pages", pa.int64(), "Pages of the source: a PDF's, or one more than a text's form feeds; null when the "
+           "format has no fixed pages (DOCX, DOC, HTML, a text without form feeds)."),
+    _field("encoding", pa.string(), "Encoding the source bytes were decoded from (a web page's too; null for PDF and Word)."),
+    _field("encoding_confidence", pa.float64(), "Confidence of the encoding decision (1.0 for a BOM or strict UTF-8; null when there was none to make)."),
+    _field("clean_text", pa.string(), "Cleaned text; every offset in the release counts code points into it.", False),
     _field("source_map", pa.string(), "JSON list of [clean_start, source_start, length] runs mapping clean_text back to the decoded source text."),
     _field("warnings", pa.list_(pa.string()), "Warnings raised while processing this document."),
     _field("n_paragraphs", pa.int64(), "Number of paragraphs."),
@@ -69,17 +87,30 @@ PARAGRAPHS = _schema(
     _field("doc_id", pa.string(), "Document id.", False),
     _field("para_id", pa.string(), "Citation-style id, e.g. 'A/RES/74/304:op5', 'A/74/759:p70(a)'.", False),
     _field("seq", pa.int64(), "Position of the paragraph in the document, from 0.", False),
-    _field("kind", CATEGORY, "heading, numbered, list_item, preambular, operative, footnote, front_matter or closing.", False),
+    _field("kind", CATEGORY, "heading, numbered, list_item, preambular, operative, footnote, front_matter or closing "
+           "(README, 'What is read from a document').", False),
     _field("number", pa.string(), "Number or label as printed ('19', '(a)', '5', '一'); null when unnumbered."),
     _field("section", pa.string(), "Section label the paragraph belongs to ('二'), or the chapter."),
     _field("subsection", pa.string(), "Subsection label ('A'), or the article."),
+    _field("section_order", pa.int64(), "The section label as a number to sort by: 三 → 3, 第十九章 → 19, IV → 4 "
+           "(null when there is no section or its label is not a number)."),
+    _field("subsection_order", pa.int64(), "The subsection label as a number to sort by: A → 1, 第二条 → 2."),
     _field("heading", pa.string(), "Title of the innermost heading the paragraph falls under."),
     _field("operative_verb", pa.string(), "Operative verb of an operative paragraph (欢迎, 鼓励, 又鼓励 …)."),
+    _field("preambular_verb", pa.string(), "Verb that opens a preambular paragraph (回顾, 又回顾, 重申, 认识到, "
+           "深感不安地注意到 …), from gazetteers/preambular_verbs.tsv."),
     _field("footnote_refs", pa.list_(pa.string()), "para_ids of the footnotes this paragraph's markers cite."),
-    _field("cited_by", pa.string(), "For a footnote: para_id of the paragraph whose marker cites it."),
+    _field("cited_by", pa.list_(pa.string()), "For a footnote: para_ids of the paragraphs whose markers cite it, in "
+           "document order (null for other paragraphs)."),
     _field("joined_page_break", pa.bool_(), "True when the paragraph was rejoined across a page break."),
-    _field("text", pa.large_string(), "Paragraph text, equal to clean_text[char_start:char_end].", False),
+    _field("continuation_seams", pa.list_(pa.int64()), "Offsets in clean_text where an unnumbered block that continues "
+           "this numbered paragraph begins (the block after a page break that UN texts leave unnumbered); its text "
+           "runs over the blocks and the line breaks between them."),
+    _field("text", pa.string(), "Paragraph text, equal to clean_text[char_start:char_end].", False),
     *OFFSETS,
+    _field("page_start", pa.int64(), "Page (from 1) the paragraph starts on: in a PDF, or a text with form feeds; "
+           "null where the source has no fixed pages."),
+    _field("page_end", pa.int64(), "Page the paragraph ends on (greater than page_start when a page break cut it)."),
     _field("source_start", pa.int64(), "Start offset of the paragraph in the decoded source text."),
     _field("source_end", pa.int64(), "End offset (exclusive) of the paragraph in the decoded source text."),
 )
@@ -89,7 +120,7 @@ SENTENCES = _schema(
     _field("para_id", pa.string(), "Paragraph the sentence belongs to.", False),
     _field("sent_id", pa.string(), "Sentence id: para_id + '.s' + position within the paragraph (from 1).", False),
     _field("seq", pa.int64(), "Position of the sentence in the document, from 0.", False),
-    _field("text", pa.large_string(), "Sentence text.", False),
+    _field("text", pa.string(), "Sentence text.", False),
     *OFFSETS,
 )
 
@@ -100,6 +131,9 @@ TOKENS = _schema(
     _field("text", pa.string(), "Token text.", False),
     _field("pos", CATEGORY, "Part-of-speech tag (jieba/ICTCLAS tag set).", False),
     *OFFSETS,
+    _field("para_id", pa.string(), "Paragraph the token belongs to (its sentence's)."),
+    _field("flag", CATEGORY, "'label' for a paragraph label ('63.', '(a)'), 'footnote_marker' for a footnote marker "
+           "('⁹'); null for a word. Flagged tokens are kept whole and are not words of the text."),
 )
 
 ENTITIES = _schema(
@@ -107,11 +141,16 @@ ENTITIES = _schema(
     _field("para_id", pa.string(), "Paragraph containing the mention.", False),
     _field("sent_id", pa.string(), "Sentence containing the mention (null if it spans sentences)."),
     _field("entity_id", pa.string(), "Canonical entity id ('org:undp', 'gpe:GEO', 'doc:A/RES/72/278', 'sdg:5').", False),
-    _field("type", CATEGORY, "ORG, GPE, DOC, LAW, EVENT, SDG, DATE, PERCENT or PERSON.", False),
+    _field("type", CATEGORY, "ORG (a named body), GPE, DOC, LAW (instruments, agendas, declarations), EVENT, SDG, "
+           "DATE, PERCENT, PERSON, ACTOR (a collective or office actor: Member States, national parliaments, the "
+           "Secretary-General, the UN system, UN country teams, civil society …) or PUBLICATION (reports, "
+           "toolkits, handbooks and other titled publications).", False),
     _field("text", pa.string(), "Mention text as it appears.", False),
     *OFFSETS,
     _field("method", CATEGORY, "How it was found: gazetteer, pattern, abbreviation or pos.", False),
     _field("value", pa.string(), "Normalised value: ISO date for DATE, fraction for PERCENT, symbol for DOC."),
+    _field("role", CATEGORY, "'addressee' for a mention an operative paragraph welcomes, encourages, invites, urges, "
+           "calls upon or requests (会员国 in '促请会员国…'); null otherwise."),
 )
 
 ENTITY_CATALOG = _schema(
@@ -129,7 +168,7 @@ QUARANTINE = _schema(
     _field("source_file", pa.string(), "File that was not processed.", False),
     _field("source_sha256", pa.string(), "SHA-256 of its bytes (null if unreadable)."),
     _field("reason", CATEGORY, "Short reason code (empty, binary, markup, not_chinese, undecodable, truncated, too_large, "
-           "bad_sidecar, duplicate, …; the README's \"When something goes wrong\" lists them all).", False),
+           "bad_sidecar, duplicate, encrypted, no_text_layer, corrupt, unsupported_format, …; the README's \"When something goes wrong\" lists them all).", False),
     _field("detail", pa.string(), "What was found, in words."),
 )
 

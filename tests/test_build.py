@@ -17,6 +17,7 @@ from pipeline import build as build_module
 from pipeline.build import PLANNED_EVENTS_ENV, build
 from pipeline.lib import chain, planning, stamps, workdir
 from conftest import CHARTER_FILE, CHECK_RELEASE, REPO, REPORT_ID, RESOLUTION_ID, copy_seeds
+from pipeline.lib.release.cut import read_table, table_rows
 
 CHARTER_ID = "UN_Charter.zh"
 
@@ -40,7 +41,7 @@ def latest(instance: dg.DagsterInstance, asset: str, partition: str) -> dict:
 
 
 def release_table(release, name, columns=None):
-    return pq.read_table(release / f"{name}.parquet", columns=columns)
+    return read_table(release, name, columns=columns)
 
 
 def rows_by_document(release, name: str) -> dict[str, int]:
@@ -56,8 +57,10 @@ def test_release_folder_exists_and_latest_names_it(built):
     assert latest_version == built.report.release["version"]
     assert built.release.is_dir()
     assert str(built.release) == str(built.report.release["path"])
-    for name in ("documents.parquet", "paragraphs.parquet", "sentences.parquet", "tokens.parquet",
-                 "quarantine.parquet", "document_status.parquet", "manifest.json", "datapackage.json",
+    for name in ("documents/part-00000.parquet", "paragraphs/part-00000.parquet", "sentences/part-00000.parquet",
+                 "tokens/part-00000.parquet", "entities/part-00000.parquet", "quarantine/part-00000.parquet",
+                 "document_status/part-00000.parquet", "jsonl/documents/part-00000.jsonl",
+                 "conllu/part-00000.conllu", "manifest.json", "datapackage.json",
                  "croissant.json", "README.md"):
         assert (built.release / name).is_file(), name
 
@@ -213,7 +216,7 @@ def test_rerun_add_and_delete(tmp_path, monkeypatch):
         assert release_table(release, "quarantine").num_rows == 0
         assert run_check_release(data).returncode == 0
         # the first release is immutable
-        assert pq.read_table(data / "releases" / first_version / "documents.parquet").num_rows == 2
+        assert read_table(data / "releases" / first_version, "documents").num_rows == 2
 
         # deleting it removes its partition, its work files and its rows from the next release
         (seeds / CHARTER_FILE.name).unlink()
@@ -271,7 +274,7 @@ def test_cli_build(tmp_path):
     assert f"release folder: {release}" in out
     assert f"release: {version} (first release)" in out
     for name in ("documents", "paragraphs", "sentences", "tokens", "entities", "quarantine"):
-        rows = pq.ParquetFile(release / f"{name}.parquet").metadata.num_rows
+        rows = table_rows(release, name)
         assert f"{name}: {rows:,}" in out, name
     assert "documents: 2," in out and "paragraphs: 162," in out
     assert "A/74/759" in out and "A/RES/74/304" in out

@@ -21,6 +21,7 @@ from pipeline.lib.text.clean import clean
 from pipeline.lib.text.ingest import decode_bytes, scan_sources
 from pipeline.lib.workdir import read_work
 from conftest import REPORT_FILE, RESOLUTION_FILE, sidecar_path
+from pipeline.lib.release.cut import read_table, table_rows
 
 TABLES = ("documents", "paragraphs", "sentences", "tokens", "entities")
 # Columns that describe the bytes, not the text: they may differ between encodings.
@@ -213,7 +214,7 @@ def test_a_mixed_corpus_through_dagster_records_each_encoding(tmp_path):
         build(seeds, data, instance=instance,
               resources={"settings": UnparlSettings(seeds_dir=str(seeds), data_dir=str(data))})
     release = data / "releases" / (data / "LATEST").read_text().strip()
-    docs = {d["doc_id"]: d for d in pq.read_table(release / "documents.parquet").to_pylist()}
+    docs = {d["doc_id"]: d for d in read_table(release, "documents").to_pylist()}
     assert {d: docs[d]["encoding"] for d in docs} == {
         "report_gb18030": "gb18030", "resolution_utf16": "utf-16", "traditional": "big5"}
     assert docs["report_gb18030"]["clean_text"] == clean(text).clean_text
@@ -221,4 +222,4 @@ def test_a_mixed_corpus_through_dagster_records_each_encoding(tmp_path):
     assert docs["resolution_utf16"]["symbol"] == "A/RES/74/304"
     assert all(0 < d["encoding_confidence"] <= 1 for d in docs.values())
     assert any("Big5" in w for w in docs["traditional"]["warnings"])
-    assert pq.read_table(release / "quarantine.parquet").num_rows == 0
+    assert read_table(release, "quarantine").num_rows == 0

@@ -86,7 +86,7 @@ def test_dates_in_han_numerals(text, mention, value):
 
 @pytest.mark.parametrize("text, expected", [
     ("请秘书处提交报告", [("ORG", "秘书处", "org:secretariat")]),
-    ("向国民议会秘书处提供支助", []),
+    ("向国民议会秘书处提供支助", [("ACTOR", "国民议会", "actor:national-parliaments")]),
     ("设立了联合秘书处", []),
     ("《联合国气候变化框架公约》秘书处签署了备忘录", [("LAW", "《联合国气候变化框架公约》", "law:unfccc")]),
 ])
@@ -94,15 +94,20 @@ def test_bare_secretariat_only_when_unqualified(text, expected):
     assert _found(text) == expected
 
 
-def test_un_as_modifier_of_member_states_is_the_un():
-    # 会员国 is a generic group; the 联合国 that qualifies it names the Organization,
-    # whether the words touch (联合国会员国) or not (联合国任何会员国)
-    assert _found("联合国会员国和联合国任何会员国") == [("ORG", "联合国", "org:un")] * 2
+def test_member_states_of_the_un_are_one_actor():
+    # 联合国会员国 is the Member States; with a word between them (联合国任何会员国) the
+    # 联合国 that qualifies them names the Organization
+    assert _found("联合国会员国和联合国任何会员国") == [
+        ("ACTOR", "联合国会员国", "actor:member-states"), ("ORG", "联合国", "org:un"),
+        ("ACTOR", "会员国", "actor:member-states")]
 
 
-@pytest.mark.parametrize("text", ["联合国驻地协调员系统", "联合国发展援助框架"])
-def test_un_prefixed_generic_groups_hide_the_un(text):
-    assert _found(f"鼓励{text}协助") == []
+@pytest.mark.parametrize("text, expected", [
+    ("联合国驻地协调员系统", [("ACTOR", "联合国驻地协调员系统", "actor:resident-coordinator-system")]),
+    ("联合国发展援助框架", []),
+])
+def test_un_prefixed_groups_hide_the_un(text, expected):
+    assert _found(f"鼓励{text}协助") == expected
 
 
 def test_short_title_of_a_gazetteer_programme_links_to_it():

@@ -28,6 +28,7 @@ from pipeline.lib.text import ingest
 from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES, doc_id_for, scan_sources
 from pipeline.lib.workdir import read_work
 from conftest import REPO, REPORT_ID, RESOLUTION_ID, SEEDS
+from pipeline.lib.release.cut import read_table, table_rows
 
 TEXT = "一、大会决定继续审议这一项目。\n\n二、请秘书长向大会第七十五届会议提出报告。\n"
 SETTINGS = stamps.settings_key(DEFAULT_MAX_BYTES, "jieba")
@@ -337,9 +338,9 @@ def test_a_build_of_a_hostile_folder_publishes_the_good_documents_only(tmp_path)
         report = build(seeds, data, instance=instance, resources={"settings": settings})
         assert report.release["created"] is True
         release = data / "releases" / report.release["version"]
-        docs = pq.read_table(release / "documents.parquet").to_pylist()
+        docs = read_table(release, "documents").to_pylist()
         assert sorted(d["source_file"] for d in docs) == sorted(["good.txt", LONG_NAME, r"\xb1\xa8\xb8\xe6.txt"])
-        quarantine = {q["source_file"]: q["reason"] for q in pq.read_table(release / "quarantine.parquet").to_pylist()}
+        quarantine = {q["source_file"]: q["reason"] for q in read_table(release, "quarantine").to_pylist()}
         assert quarantine == {"escape.txt": "outside_seeds", "broken.txt": "unreadable", "pipe.txt": "not_a_file",
                               "folder_link.txt": "outside_seeds"}
         # nothing of the secret anywhere in the release, its archive included
@@ -383,16 +384,16 @@ def test_a_file_that_changes_while_a_build_reads_it_is_not_stamped_and_the_next_
         assert read_work(data, "raw", "moving").column("reason")[0].as_py() == "changing"
         assert stamps.read_stamp(data, "moving") is None and stamps.read_stamp(data, "steady") is not None
         release = data / "releases" / first.release["version"]
-        assert [d["doc_id"] for d in pq.read_table(release / "documents.parquet").to_pylist()] == ["steady"]
-        status = {r["doc_id"]: r for r in pq.read_table(release / "document_status.parquet").to_pylist()}
+        assert [d["doc_id"] for d in read_table(release, "documents").to_pylist()] == ["steady"]
+        status = {r["doc_id"]: r for r in read_table(release, "document_status").to_pylist()}
         # Set aside for this release (not a failure of the pipeline), named in its quarantine.
         assert (status["moving"]["status"], status["moving"]["reason"]) == ("quarantined", "changing")
-        quarantine = pq.read_table(release / "quarantine.parquet").to_pylist()
+        quarantine = read_table(release, "quarantine").to_pylist()
         assert [(q["reason"], q["source_file"]) for q in quarantine] == [("changing", "moving.txt")]
 
         second = build(seeds, data, instance=instance, resources={"settings": settings})
         assert second.processed == ["moving"]
         release = data / "releases" / second.release["version"]
-        docs = {d["doc_id"]: d for d in pq.read_table(release / "documents.parquet").to_pylist()}
+        docs = {d["doc_id"]: d for d in read_table(release, "documents").to_pylist()}
         assert docs["moving"]["source_sha256"] == hashlib.sha256(final).hexdigest()
         assert docs["moving"]["clean_text"].endswith("定稿。")

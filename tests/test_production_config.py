@@ -1,10 +1,12 @@
 """What production relies on, checked without a database or a cluster.
 
 The Postgres instance config in docs/production is validated against Dagster's own instance
-schema (the same code `dagster-webserver` and the daemon run at start-up), the executor the
-definitions ship with is the one the README promises, and `dg check defs` loads the project
-with its location name agreeing between workspace.yaml and pyproject.toml (those two start
-processes: the slow tier).
+schema (the same code `dagster-webserver` and the daemon run at start-up) and names a driver
+that is installed, the Celery workers' config fits dagster-celery's, the executor the
+definitions ship with is the one the README promises (and UNPARL_EXECUTOR=celery the other), and
+`dg check defs` loads the project with its location name agreeing between workspace.yaml and
+pyproject.toml (those two start processes: the slow tier). The same files are run for real, on
+a throwaway Postgres, Redis and Celery workers, by the production tier (tests/production).
 """
 from __future__ import annotations
 
@@ -93,6 +95,49 @@ def test_postgres_credentials_come_only_from_the_environment(monkeypatch):
     assert resolved.success, resolved.errors
     assert resolved.value["postgres_db"]["port"] == 5432
     assert resolved.value["postgres_db"]["password"] == PG_ENV["DAGSTER_PG_PASSWORD"]
+
+
+def test_the_postgres_url_names_an_installed_driver(monkeypatch):
+    """SQLAlchemy 2.x reads a bare `postgresql://` as psycopg 3, which is not installed (and whose
+    NOTIFY Dagster's event log cannot use): the file names psycopg2, which the extra installs."""
+    import sqlalchemy
+    from dagster_postgres.utils import pg_url_from_config
+
+    for name, value in PG_ENV.items():
+        monkeypatch.setenv(name, value)
+    postgres = yaml.safe_load(POSTGRES_YAML.read_text())["storage"]["postgres"]
+    url = pg_url_from_config(process_config(pg_config(), postgres).value)
+    assert url.startswith("postgresql+psycopg2://dagster:not-a-real-password@db.internal:5432/dagster")
+    engine = sqlalchemy.create_engine(url)
+    try:
+        assert engine.dialect.driver == "psycopg2"
+    finally:
+        engine.dispose()
+
+
+def test_the_celery_workers_config_fits_dagster_celery(monkeypatch):
+    from dagster_celery.cli import get_validated_config
+
+    monkeypatch.setenv("UNPARL_CELERY_BROKER", "redis://broker.internal:6379/0")
+    monkeypatch.setenv("UNPARL_CELERY_BACKEND", "redis://broker.internal:6379/1")
+    config = get_validated_config(str(REPO / "docs" / "production" / "celery.yaml"))
+    assert (config["broker"], config["backend"]) == ("redis://broker.internal:6379/0", "redis://broker.internal:6379/1")
+
+
+def test_unparl_executor_celery_sends_the_steps_to_celery(monkeypatch):
+    from pipeline.defs.jobs import run_executor
+
+    monkeypatch.setenv("UNPARL_EXECUTOR", "celery")
+    monkeypatch.setenv("UNPARL_CELERY_BROKER", "redis://broker.internal:6379/0")
+    monkeypatch.delenv("UNPARL_CELERY_BACKEND", raising=False)
+    executor = run_executor()
+    assert executor.name == "celery"
+    monkeypatch.delenv("UNPARL_CELERY_BROKER")
+    with pytest.raises(ValueError, match="UNPARL_CELERY_BROKER"):
+        run_executor()
+    monkeypatch.setenv("UNPARL_EXECUTOR", "dask")
+    with pytest.raises(ValueError, match="'in_process' .* and 'celery'"):
+        run_executor()
 
 
 def test_every_run_runs_its_steps_in_the_run_process():

@@ -30,6 +30,7 @@ from pipeline.lib.corpus import assemble
 from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES, scan_sources
 from pipeline.lib.workdir import StageResult, read_work
 from conftest import LETTER, REPORT_FILE, REPORT_ID, RESOLUTION_ID, copy_seeds, sidecar_path
+from pipeline.lib.release.cut import read_table, table_rows
 
 REPORT = REPORT_FILE.read_text("utf-8")
 PRESS_RELEASE = (
@@ -84,7 +85,7 @@ class Corpus:
     instance: dg.DagsterInstance
 
     def table(self, name: str) -> pa.Table:
-        return pq.read_table(self.release / f"{name}.parquet")
+        return read_table(self.release, name)
 
 
 @pytest.fixture(scope="module")
@@ -380,7 +381,7 @@ def test_who_keeps_a_shared_symbol_does_not_depend_on_arrival_order(tmp_path):
 
 def _release_table(data: Path, name: str) -> list[dict]:
     release = data / "releases" / (data / "LATEST").read_text().strip()
-    return pq.read_table(release / f"{name}.parquet").to_pylist()
+    return read_table(release, name).to_pylist()
 
 
 @pytest.mark.slow

@@ -1,7 +1,11 @@
-"""Cutting releases from the hand-made corpus of test_stats.py, in tmp_path."""
+"""Cutting releases from the hand-made corpus of test_stats.py, in tmp_path: the layout of
+/work/briefs/layout.md, a folder of Parquet parts per table, JSON Lines and CoNLL-U parts beside
+them, and the metadata files. Incremental cuts (parts linked from the previous release) are in
+test_incremental_release.py."""
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import hashlib
 import json
 import os
@@ -18,9 +22,9 @@ import pytest
 
 from pipeline import schemas
 from pipeline.lib.release import cut as release_lib
-from pipeline.lib.release.cut import cut_release, latest_release, next_version
-from pipeline.lib.release.card import data_card
-from pipeline.lib.release.charts import cjk_font_path
+from pipeline.lib.release.cut import (JSONL_TABLES, PER_DOCUMENT, cut_release, latest_release, next_version,
+                                      read_table, table_paths)
+from pipeline.lib.release.card import CROISSANT_CONFORMS_TO
 from pipeline.lib.release.stats import STATS_SCHEMAS, compute_statistics, summarise
 from test_stats import NOTE, REPORT, RESOLUTION, corpus_tables
 
@@ -28,7 +32,7 @@ DAY = datetime.date(2024, 5, 1)
 CODE = {"package": "0.1.0", "git_commit": "0123abc", "tokenizer": "jieba 0.42.1"}
 NOTES = ["A/74/759: the sidecar declares A/74/759, the text gives none"]
 CHECK_RELEASE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check_release.py"
-GOLD = Path(__file__).resolve().parent / "gold"
+ALL_TABLES = [*schemas.TABLES, *STATS_SCHEMAS]
 
 
 def inputs_for(tables) -> list[dict]:
@@ -37,17 +41,32 @@ def inputs_for(tables) -> list[dict]:
         *(docs.column(c).to_pylist() for c in ("source_file", "source_sha256", "source_bytes")))]
 
 
-def cut(data_dir: Path, tables=None, today=DAY, notes=NOTES):
+def cut(data_dir: Path, tables=None, today=DAY, notes=NOTES, **options):
     tables = tables if tables is not None else corpus_tables()
     stats = compute_statistics(tables)
     return cut_release(data_dir, tables, stats, summarise(tables, stats), inputs=inputs_for(tables),
-                       notes=notes, code_version=CODE, today=today)
+                       notes=notes, code_version=CODE, today=today, **options)
+
+
+def parquet_part(table: str, number: int = 0) -> str:
+    return f"{table}/part-{number:05d}.parquet"
+
+
+def jsonl_part(table: str, number: int = 0) -> str:
+    return f"jsonl/{table}/part-{number:05d}.jsonl"
+
+
+def jsonl_rows(release: Path, table: str) -> list[dict]:
+    """A table's rows from its JSON Lines parts, in part order."""
+    return [json.loads(line) for path in sorted((release / "jsonl" / table).glob("part-*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("data")
     result = cut(data_dir)
+    release_lib.archive_release(data_dir, result.version)
     return data_dir, result
 
 
@@ -61,12 +80,23 @@ def test_release_layout_and_latest(built):
     assert (data_dir / "LATEST").read_text().strip() == result.version
     assert latest_release(data_dir) == data_dir / "releases" / result.version
     names = set(files_of(result.path))
-    for name in [*schemas.TABLES, *STATS_SCHEMAS]:
-        assert f"{name}.parquet" in names
-    assert {"documents.jsonl", "paragraphs.jsonl", "entities.jsonl", "statistics.json", "manifest.json",
-            "datapackage.json", "croissant.json", "README.md", "CHANGES.json"} <= names
+    for name in ALL_TABLES:
+        # A folder per table, holding its Parquet parts and nothing else (readers load a folder).
+        assert parquet_part(name) in names, name
+        assert {n for n in names if n.startswith(f"{name}/")} == {p.relative_to(result.path).as_posix()
+                                                                 for p in table_paths(result.path, name)}
+        assert all(re.fullmatch(rf"{name}/part-\d{{5}}\.parquet", n) for n in names if n.startswith(f"{name}/"))
+    # No table is left in the flat layout.
+    assert not [n for n in names if "/" not in n and n.endswith((".parquet", ".jsonl", ".conllu"))]
+    assert {jsonl_part(name) for name in ("documents", "paragraphs", "sentences", "entities", "entity_catalog",
+                                          "document_status", "quarantine")} <= names
+    assert {"conllu/part-00000.conllu", "statistics.json", "manifest.json", "datapackage.json", "croissant.json",
+            "README.md", "CHANGES.json"} <= names
+    # An empty table still has its part, with the table's schema.
+    assert pq.read_schema(result.path / parquet_part("stats_countries")).names == STATS_SCHEMAS["stats_countries"].names
     # No temporary leftovers beside the release.
-    assert not [p for p in (data_dir / "releases").iterdir() if p.name.startswith(".")]
+    assert not [p for p in (data_dir / "releases").iterdir()
+                if p.name.startswith((release_lib.TEMP_PREFIX, release_lib.ARCHIVE_TEMP_PREFIX))]
 
 
 @pytest.mark.skipif(not CHECK_RELEASE.exists(), reason="shared/tools/check_release.py is not beside the repo")
@@ -89,26 +119,52 @@ def test_manifest_lists_every_file_with_checksums(built):
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == hashlib.sha256(on_disk[name]).hexdigest()
         assert entry["bytes"] == len(on_disk[name])
-    assert manifest["files"]["tokens.parquet"]["rows"] == manifest["tables"]["tokens"] > 0
+    assert manifest["name"] == "unparl" and manifest["release_date"] == DAY.isoformat()
+    assert manifest["previous_version"] is None
+    assert manifest["files"][parquet_part("tokens")]["rows"] == manifest["tables"]["tokens"] > 0
+    # Every data part names its table, format and rows; a table's rows are the sum over its parts,
+    # and its JSON Lines part holds the rows of its Parquet part.
+    data = {name: entry for name, entry in manifest["files"].items() if name.endswith((".parquet", ".jsonl", ".conllu"))}
+    for name, entry in data.items():
+        assert entry["format"] == name.rsplit(".", 1)[1], name
+        if entry["format"] == "parquet":
+            assert entry["rows"] == pq.read_metadata(result.path / name).num_rows, name
+        elif entry["format"] == "jsonl":
+            assert entry["rows"] == len(on_disk[name].splitlines()), name
+            assert entry["rows"] == manifest["files"][parquet_part(entry["table"], int(name[-11:-6]))]["rows"]
+    for table in ALL_TABLES:
+        parts = [e["rows"] for e in data.values() if e["table"] == table and e["format"] == "parquet"]
+        assert sum(parts) == manifest["tables"][table], table
+    assert manifest["files"]["conllu/part-00000.conllu"]["rows"] == manifest["tables"]["sentences"]
+    # The parts of the per-document tables list their documents, each document in one part.
+    documents = read_table(result.path, "documents").column("doc_id").to_pylist()
+    listed = [d for part in manifest["parts"] for d in part["documents"]]
+    assert sorted(listed) == sorted(documents) and len(set(listed)) == len(listed)
 
 
 def test_parquet_files_are_described_sorted_zstd_and_unversioned(built):
     _, result = built
     for name, schema in {**schemas.TABLES, **STATS_SCHEMAS}.items():
-        file = pq.ParquetFile(result.path / f"{name}.parquet")
-        meta = file.schema_arrow.metadata
-        assert meta[b"unparl:table"] == name.encode() and meta[b"unparl:description"]
-        # Neither the version nor the date: the file's sha256 is a key of its content.
-        assert b"unparl:version" not in meta
-        assert result.version.encode() not in (result.path / f"{name}.parquet").read_bytes()
-        for field in file.schema_arrow:
-            assert field.metadata and field.metadata.get(b"description"), f"{name}.{field.name}"
-        assert file.metadata.row_group(0).column(0).compression == "ZSTD" if file.metadata.num_row_groups else True
-    paragraphs = pq.read_table(result.path / "paragraphs.parquet")
+        paths = table_paths(result.path, name)
+        assert paths, name
+        for path in paths:
+            file = pq.ParquetFile(path)
+            meta = file.schema_arrow.metadata
+            assert meta[b"unparl:table"] == name.encode() and meta[b"unparl:description"]
+            # Neither the version nor the date: the part's sha256 is a key of its content.
+            assert b"unparl:version" not in meta
+            assert result.version.encode() not in path.read_bytes()
+            assert DAY.isoformat().encode() not in path.read_bytes()
+            assert file.schema_arrow.names == schema.names, name
+            for field in file.schema_arrow:
+                assert field.metadata and field.metadata.get(b"description"), f"{name}.{field.name}"
+            if file.metadata.num_row_groups:
+                assert file.metadata.row_group(0).column(0).compression == "ZSTD"
+    paragraphs = read_table(result.path, "paragraphs")
     assert str(paragraphs.schema.field("kind").type).startswith("dictionary")
     keys = list(zip(paragraphs.column("doc_id").to_pylist(), paragraphs.column("seq").to_pylist()))
     assert keys == sorted(keys)
-    tokens = pq.read_table(result.path / "tokens.parquet")
+    tokens = read_table(result.path, "tokens")
     keys = list(zip(*(tokens.column(c).to_pylist() for c in schemas.SORT_KEYS["tokens"])))
     assert keys == sorted(keys)
 
@@ -116,23 +172,27 @@ def test_parquet_files_are_described_sorted_zstd_and_unversioned(built):
 def test_jsonl_is_utf8_one_object_a_line(built):
     _, result = built
     for name in ("documents", "paragraphs", "entities"):
-        text = (result.path / f"{name}.jsonl").read_text(encoding="utf-8")
+        text = (result.path / jsonl_part(name)).read_text(encoding="utf-8")
         rows = [json.loads(line) for line in text.splitlines()]
-        assert len(rows) == pq.read_metadata(result.path / f"{name}.parquet").num_rows
+        assert len(rows) == pq.read_metadata(result.path / parquet_part(name)).num_rows
         assert "\\u" not in text and "联合国" in text
-    paragraph = json.loads((result.path / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    paragraph = json.loads((result.path / jsonl_part("paragraphs")).read_text(encoding="utf-8").splitlines()[0])
     assert list(paragraph) == schemas.PARAGRAPHS.names
+    # The JSON Lines parts hold the Parquet parts' rows, in the same order.
+    for name in ("paragraphs", "sentences", "entity_catalog", "quarantine"):
+        parquet = json.loads(release_lib.storage.dumps_json(
+            release_lib._plain_strings(read_table(result.path, name)).to_pylist()))
+        assert jsonl_rows(result.path, name) == parquet, name
 
 
 def test_release_says_where_every_document_stands(built):
     _, result = built
-    status = pq.read_table(result.path / "document_status.parquet").to_pylist()
-    lines = [json.loads(line) for line in
-             (result.path / "document_status.jsonl").read_text(encoding="utf-8").splitlines()]
+    status = read_table(result.path, "document_status").to_pylist()
+    lines = jsonl_rows(result.path, "document_status")
     assert lines == status
     by_doc = {row["doc_id"]: row for row in status}
     assert by_doc["broken"]["status"] == "quarantined" and by_doc["broken"]["reason"] == "binary"
-    documents = pq.read_table(result.path / "documents.parquet").to_pylist()
+    documents = read_table(result.path, "documents").to_pylist()
     for doc in documents:
         assert by_doc[doc["doc_id"]]["status"] == "ok"
         assert by_doc[doc["doc_id"]]["n_tokens"] == doc["n_tokens"] > 0
@@ -144,8 +204,10 @@ def test_frictionless_accepts_the_data_package(built):
     frictionless = pytest.importorskip("frictionless")
     _, result = built
     package = json.loads((result.path / "datapackage.json").read_text(encoding="utf-8"))
-    described = {r["path"] for r in package["resources"]}
-    assert {p for p in files_of(result.path) if p.endswith((".parquet", ".jsonl", ".png"))} <= described
+    # A resource's path is a file, or the list of a table's parts.
+    described = {path for r in package["resources"]
+                 for path in (r["path"] if isinstance(r["path"], list) else [r["path"]])}
+    assert {p for p in files_of(result.path) if p.endswith((".parquet", ".jsonl", ".conllu", ".svg"))} <= described
     assert package["licenses"][0]["name"] == "CC-BY-4.0" and package["sources"]
     cwd = os.getcwd()
     os.chdir(result.path)
@@ -159,16 +221,26 @@ def test_frictionless_accepts_the_data_package(built):
 def test_croissant_has_the_fields_the_spec_requires(built):
     _, result = built
     meta = json.loads((result.path / "croissant.json").read_text(encoding="utf-8"))
-    assert meta["@type"] == "sc:Dataset" and meta["conformsTo"] == "http://mlcommons.org/croissant/1.0"
+    assert meta["@type"] == "sc:Dataset" and meta["conformsTo"] == CROISSANT_CONFORMS_TO
+    assert CROISSANT_CONFORMS_TO.startswith("http://mlcommons.org/croissant/")
     for key in ("name", "description", "license", "citeAs", "datePublished", "version", "distribution", "recordSet"):
         assert meta.get(key), key
-    parquet = {p for p in files_of(result.path) if p.endswith(".parquet")}
-    assert {d["contentUrl"] for d in meta["distribution"]} == parquet
+    # Each table's Parquet parts are one FileSet (its folder), so every part is in exactly one;
+    # a single file is a FileObject with its sha256.
+    sets = {d["@id"]: d["includes"] for d in meta["distribution"] if d["@type"] == "cr:FileSet"}
     for distribution in meta["distribution"]:
-        assert distribution["@type"] == "cr:FileObject" and len(distribution["sha256"]) == 64
+        assert distribution["@type"] in ("cr:FileSet", "cr:FileObject")
+        if distribution["@type"] == "cr:FileObject":
+            assert len(distribution["sha256"]) == 64
+    for path in (p for p in files_of(result.path) if p.endswith(".parquet")):
+        holding = [i for i, pattern in sets.items() if fnmatch.fnmatch(path, pattern)]
+        assert holding == [f"{path.split('/')[0]}-parquet"], path
     for record_set in meta["recordSet"]:
         for field in record_set["field"]:
-            assert field["dataType"].startswith("sc:") and field["source"]["extract"]["column"]
+            # A struct column is described by its members, each with a type and source of its own.
+            for typed in field.get("subField") or [field]:
+                assert typed["dataType"].startswith("sc:"), typed["@id"]
+                assert typed["source"]["extract"]["column"] == field["name"], typed["@id"]
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib.*")
@@ -190,8 +262,10 @@ def test_same_inputs_give_byte_identical_releases(tmp_path):
     assert a.keys() == b.keys()
     differing = [name for name in a if a[name] != b[name]]
     assert not differing
-    archive = f"unparl-{first.version}.zip"
-    assert (tmp_path / "one/releases" / archive).read_bytes() == (tmp_path / "two/releases" / archive).read_bytes()
+    one, _ = release_lib.archive_release(tmp_path / "one", first.version)
+    two, _ = release_lib.archive_release(tmp_path / "two", second.version)
+    assert one.name == two.name == f"unparl-{first.version}.zip"
+    assert one.read_bytes() == two.read_bytes()
     assert first.content_hash == second.content_hash
 
 
@@ -201,8 +275,9 @@ def test_input_order_does_not_change_the_bytes(tmp_path):
     a = cut(tmp_path / "a", tables)
     b = cut(tmp_path / "b", shuffled)
     assert a.content_hash == b.content_hash
-    for name in [*schemas.TABLES, "documents.jsonl"]:
-        file = name if name.endswith(".jsonl") else f"{name}.parquet"
+    data_files = [name for name in files_of(a.path) if release_lib.is_content_file(name)]
+    assert parquet_part("documents") in data_files and jsonl_part("documents") in data_files
+    for file in data_files:
         assert (a.path / file).read_bytes() == (b.path / file).read_bytes(), file
 
 
@@ -226,8 +301,8 @@ def test_a_release_failing_its_checks_is_not_published(tmp_path):
     assert "A/74/759:p1" in bad.checks["ids_unique"][1]["repeated"]["para_id"]
     # LATEST still names the good release, and nothing of the bad one is left, hidden or not.
     assert (tmp_path / "LATEST").read_text().strip() == first.version
-    assert sorted(p.name for p in (tmp_path / "releases").iterdir()) == sorted(
-        [first.version, f"unparl-{first.version}.zip", f"unparl-{first.version}.zip.sha256"])
+    assert [p.name for p in (tmp_path / "releases").iterdir() if not p.name.startswith(".")] == [first.version]
+    assert not [p for p in (tmp_path / "releases").iterdir() if p.name.startswith(release_lib.TEMP_PREFIX)]
     assert first.checks and all(passed for passed, _ in first.checks.values())
 
 
@@ -282,8 +357,9 @@ def test_readme_is_a_data_card_and_its_snippets_run(built, capsys):
     assert "raw documents → cleaned text → structure" in readme
     assert NOTES[0] in readme
     for chart in ("top_entities", "countries", "sdgs", "operative_verbs"):
-        assert f"(charts/{chart}.png)" in readme
-    snippets = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+        assert f"(charts/{chart}.svg)" in readme
+    snippets = [code for code in re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+                if "from datasets" not in code]  # Hugging Face datasets: test_release_metadata.py
     assert len(snippets) == 3
     for code in snippets:
         assert "import polars" in code or "import duckdb" in code or "import pandas" in code
@@ -365,19 +441,19 @@ def test_two_archives_of_one_folder_are_byte_identical(tmp_path):
     assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
 
 
-def test_charts_exist_and_the_font_covers_chinese(built):
+def test_charts_exist_and_carry_their_chinese_labels(built):
+    import xml.etree.ElementTree as ET
+
     _, result = built
     for chart in ("top_entities", "countries", "sdgs", "operative_verbs"):
-        data = (result.path / "charts" / f"{chart}.png").read_bytes()
-        assert data.startswith(b"\x89PNG") and len(data) > 2000
-        assert b"Software" not in data  # no matplotlib version stamped in
-    font = cjk_font_path()
-    assert font is not None, "no CJK font: install mplfonts (or Debian fonts-noto-cjk)"
-    from fontTools.ttLib import TTFont
-
-    cmap = TTFont(str(font), fontNumber=0, lazy=True).getBestCmap()
-    for char in "联合国议会鼓励欢迎格鲁吉亚可持续发展目标无贫穷":
-        assert ord(char) in cmap, char
+        text = (result.path / "charts" / f"{chart}.svg").read_text(encoding="utf-8")
+        root = ET.fromstring(text)  # well-formed SVG
+        assert root.tag.endswith("svg"), chart
+        labels = "".join(root.itertext())
+        assert re.search(r"[\u4e00-\u9fff]", labels), chart  # Chinese text, not boxes or escapes
+        assert result.version not in text  # drawn from the data alone
+    sdgs = "".join(ET.fromstring((result.path / "charts" / "sdgs.svg").read_text(encoding="utf-8")).itertext())
+    assert "可持续发展目标" in sdgs
 
 
 def test_a_killed_writer_leaves_nothing_visible(tmp_path, monkeypatch):
@@ -391,13 +467,14 @@ def test_a_killed_writer_leaves_nothing_visible(tmp_path, monkeypatch):
         cut(tmp_path, corpus_tables(specs=(REPORT, RESOLUTION, NOTE)))
     monkeypatch.undo()
     visible = [p.name for p in (tmp_path / "releases").iterdir() if not p.name.startswith(".")]
-    assert sorted(visible) == sorted([first.version, f"unparl-{first.version}.zip",
-                                      f"unparl-{first.version}.zip.sha256"])
+    assert visible == [first.version]
+    assert not [p for p in (tmp_path / "releases").iterdir() if p.name.startswith(release_lib.TEMP_PREFIX)]
     assert (tmp_path / "LATEST").read_text().strip() == first.version
     # A writer killed by SIGKILL cannot clean up: its hidden folder goes at the next run.
     stale = tmp_path / "releases" / ".build-v2024.05.01.2-dead"
     stale.mkdir()
-    (stale / "documents.parquet").write_bytes(b"partial")
+    (stale / "documents").mkdir()
+    (stale / parquet_part("documents")).write_bytes(b"partial")
     # Another writer's temporary file in data_dir is not ours to remove.
     foreign = tmp_path / ".documents.parquet.x1y2.tmp"
     foreign.write_bytes(b"in flight")
@@ -437,14 +514,16 @@ def test_content_hash_is_the_hash_of_the_data_files_in_the_manifest(built):
     _, result = built
     manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
     covered = sorted(name for name in manifest["files"] if release_lib.is_content_file(name))
-    assert covered == sorted([f"{name}.parquet" for name in [*schemas.TABLES, *STATS_SCHEMAS]]
-                             + [f"{name}.jsonl" for name in release_lib.JSONL_TABLES] + ["statistics.json"])
+    # Every table's parts, Parquet, JSON Lines and CoNLL-U, and statistics.json.
+    assert covered == sorted([parquet_part(name) for name in ALL_TABLES]
+                             + [jsonl_part(name) for name in JSONL_TABLES]
+                             + ["conllu/part-00000.conllu", "statistics.json"])
     lines = "".join(f"{name}\0{manifest['files'][name]['sha256']}\n" for name in covered)
     assert result.content_hash == "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
     assert release_lib.manifest_content_hash(manifest) == manifest["content_hash"] == result.content_hash
     # What names the version or the date stays out of it.
     for name in ("README.md", "CHANGES.json", "datapackage.json", "croissant.json", "manifest.json",
-                 "charts/sdgs.png"):
+                 "charts/sdgs.svg"):
         assert not release_lib.is_content_file(name), name
 
 
@@ -463,15 +542,50 @@ def test_content_hash_is_equal_for_equal_cuts_and_differs_with_one_row(tmp_path)
     second = cut(tmp_path / "two", today=DAY + datetime.timedelta(days=9), notes=[])
     assert first.version != second.version
     assert first.content_hash == second.content_hash
-    for path in sorted(first.path.glob("*.parquet")) + sorted(first.path.glob("*.jsonl")):
-        assert path.read_bytes() == (second.path / path.name).read_bytes(), path.name
+    data_files = [name for name in files_of(first.path) if release_lib.is_content_file(name)]
+    assert len(data_files) > len(ALL_TABLES)
+    for name in data_files:
+        assert (first.path / name).read_bytes() == (second.path / name).read_bytes(), name
     changed = cut(tmp_path / "one", _one_row_changed(corpus_tables()))
     assert changed.created and changed.content_hash != first.content_hash
     before = json.loads((first.path / "manifest.json").read_text(encoding="utf-8"))["files"]
     after = json.loads((changed.path / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert set(before) == set(after)
     differing = sorted(n for n in before if release_lib.is_content_file(n) and before[n]["sha256"] != after[n]["sha256"])
-    assert "paragraphs.parquet" in differing and "paragraphs.jsonl" in differing
-    assert "documents.parquet" not in differing  # an unchanged table keeps its bytes
+    assert parquet_part("paragraphs") in differing and jsonl_part("paragraphs") in differing
+    # A part whose rows did not change keeps its bytes, even when written anew.
+    assert parquet_part("documents") not in differing and parquet_part("tokens") not in differing
+
+
+def test_an_unchanged_part_keeps_its_bytes_and_is_a_hard_link(tmp_path):
+    """One document a part (part_rows=1): after one paragraph of one document changes, the other
+    document's part files are the previous release's files (same inode), the changed one's new."""
+    tables = corpus_tables()
+    fingerprints = {d: f"fp-{d}" for d in tables["documents"].column("doc_id").to_pylist()}
+    first = cut(tmp_path, tables, fingerprints=fingerprints, part_rows=1)
+    assert first.parts_written == 2 and first.parts_linked == 0
+    changed_doc = tables["paragraphs"].column("doc_id")[-1].as_py()
+    second = cut(tmp_path, _one_row_changed(tables), fingerprints={**fingerprints, changed_doc: "fp-edited"},
+                 part_rows=1)
+    assert second.created and second.parts_written == 1 and second.parts_linked == 1
+    layout = {p["part"]: p["documents"] for p in
+              json.loads((second.path / "manifest.json").read_text(encoding="utf-8"))["parts"]}
+    assert sorted(layout) == ["part-00000", "part-00001"]
+    kept = next(int(name[-5:]) for name, docs in layout.items() if changed_doc not in docs)
+    changed = next(int(name[-5:]) for name, docs in layout.items() if changed_doc in docs)
+    kept_files = ([parquet_part(t, kept) for t in PER_DOCUMENT] + [jsonl_part(t, kept) for t in PER_DOCUMENT
+                                                                   if t in JSONL_TABLES]
+                  + [f"conllu/part-{kept:05d}.conllu"])
+    for name in kept_files:
+        old, new = first.path / name, second.path / name
+        assert new.read_bytes() == old.read_bytes(), name
+        assert os.stat(new).st_ino == os.stat(old).st_ino, name
+    assert os.stat(second.path / parquet_part("paragraphs", changed)).st_ino != \
+        os.stat(first.path / parquet_part("paragraphs", changed)).st_ino
+    assert (second.path / parquet_part("paragraphs", changed)).read_bytes() != \
+        (first.path / parquet_part("paragraphs", changed)).read_bytes()
+    assert read_table(second.path, "paragraphs").num_rows == read_table(first.path, "paragraphs").num_rows
+    assert second.checks and all(passed for passed, _ in second.checks.values())
 
 
 class _Streamed:
@@ -508,84 +622,26 @@ def test_parquet_bytes_do_not_depend_on_how_rows_arrive(tmp_path, monkeypatch):
         folder.mkdir()
         hashes, rows = release_lib._write_table(folder / "whole.parquet", _Streamed(table, size), schema,
                                                 ["doc_id", "seq"], meta, jsonl=folder / "whole.jsonl")
-        assert rows == n and hashes == expected, size
+        assert rows == n and {p.name: h for p, h in hashes.items()} == {p.name: h for p, h in expected.items()}, size
         assert (folder / "whole.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes(), size
-    assert expected == {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+    assert expected == {tmp_path / name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
                         for name in ("whole.parquet", "whole.jsonl")}
-    assert pq.read_table(tmp_path / "whole.parquet").to_pylist() == whole.to_pylist()
+    assert read_table(tmp_path, "whole").to_pylist() == whole.to_pylist()
 
 
-def test_an_empty_table_is_written_with_one_empty_row_group(tmp_path):
+def test_an_empty_table_is_written_with_its_schema_and_no_row_group(tmp_path):
+    """Readers that size their batches from the first row group (Hugging Face datasets) fail on
+    an empty one, so an empty table is its schema alone, whichever way it arrives."""
     schema = schemas.TABLES["quarantine"]
     hashes, rows = release_lib._write_table(tmp_path / "q.parquet", _Streamed(schema.empty_table(), 10), schema,
                                             None, {"unparl:table": "quarantine"})
     same, _ = release_lib._write_table(tmp_path / "r.parquet", schema.empty_table(), schema, None,
                                        {"unparl:table": "quarantine"})
-    assert rows == 0 and hashes["q.parquet"] == same["r.parquet"]
-    assert pq.ParquetFile(tmp_path / "q.parquet").metadata.num_row_groups == 1
+    assert rows == 0 and hashes[tmp_path / "q.parquet"] == same[tmp_path / "r.parquet"]
+    empty = pq.ParquetFile(tmp_path / "q.parquet")
+    assert empty.metadata.num_row_groups == 0 and empty.metadata.num_rows == 0
+    assert empty.schema_arrow.names == schema.names
+    assert empty.schema_arrow.metadata[b"unparl:table"] == b"quarantine"
 
 
-# --- the data card ---------------------------------------------------------------------------
-
-def card_context(busy: bool) -> dict:
-    """The card's inputs, hand-made: a cell with | and a line break, missing values, a category,
-    list and large_string column, and, when `busy`, notes, charts and documents added, changed
-    and removed."""
-    documents = pa.schema([
-        pa.field("doc_id", pa.string(), nullable=False, metadata={"description": "Document id."}),
-        pa.field("doc_type", pa.dictionary(pa.int32(), pa.string()), metadata={"description": "Type | kind."}),
-        pa.field("clean_text", pa.large_string(), metadata={"description": "The cleaned\ntext."}),
-        pa.field("warnings", pa.list_(pa.string()), metadata={"description": "Warnings."}),
-        pa.field("n_tokens", pa.int64()),
-    ])
-    sdgs = pa.schema([pa.field("goal", pa.int8(), metadata={"description": "Goal number."}),
-                      pa.field("share", pa.float64(), metadata={"description": "Share of mentions."})])
-    context = {
-        "version": "v2024.05.01.2",
-        "today": DAY,
-        "content_hash": "sha256:" + "ab" * 32,
-        "tables": {"documents": documents.empty_table(),
-                   "stats_sdgs": pa.table({"goal": range(1, 18), "share": [0.5] * 17}, schema=sdgs)},
-        "descriptions": {"documents": "One row per document.", "stats_sdgs": "Mentions | of each goal."},
-        "summary": {"corpus": {"documents": 3, "tokens": 1200}, "documents": [
-            {"doc_id": "000_a", "symbol": "A/74/759", "doc_type": "report", "title": "互动|报告\n第二行",
-             "date": "2020-03", "n_paragraphs": 19, "n_tokens": 800},
-            {"doc_id": "001_b", "symbol": None, "doc_type": "resolution", "title": None, "n_paragraphs": 4}]},
-        "inputs": [{"source_file": "b|c.txt", "sha256": "f" * 64, "bytes": 10}, {"source_file": "a.txt", "sha256": "e" * 64}],
-        "notes": [],
-        "code_version": {"package": "0.1.0", "git_commit": "0123abc"},
-        "changes": {"previous_version": "v2024.05.01", "documents": {"added": [], "changed": [], "removed": []},
-                    "rows": {"documents": {"before": 3, "after": 3, "change": 0}}},
-        "charts": {},
-        "archive": "unparl-v2024.05.01.2.zip",
-    }
-    if busy:
-        context.update({
-            "notes": ["A/74/759: one | two\nthree", "four"],
-            "code_version": CODE,
-            "charts": {"sdgs": "charts/sdgs.png", "a_new_one": "charts/a_new_one.png"},
-            "changes": {"previous_version": None, "documents": {
-                "added": [{"doc_id": "002_note", "symbol": "A/75/1", "source_sha256": "c" * 64}],
-                "changed": [{"doc_id": "001_b", "symbol": None, "source_sha256": "d" * 64}],
-                "removed": [{"doc_id": "003_x", "symbol": "A|B", "source_sha256": "e" * 64}]},
-                "rows": {"documents": {"change": 1}, "tokens": {"change": -5}, "quarantine": {"change": 0}}},
-        })
-    return context
-
-
-@pytest.mark.parametrize("case", ["busy", "quiet"])
-def test_data_card_from_the_template_equals_the_reference(case):
-    """tests/gold/data_card_<case>.md is what the card's code before the template wrote for this
-    context, with the sentences about the archive (now ZIP) and the content hash brought up to date."""
-    card = data_card(card_context(case == "busy"))
-    assert card.encode() == (GOLD / f"data_card_{case}.md").read_bytes()
-
-
-def test_the_card_template_is_package_data():
-    import tomllib
-
-    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-    assert "templates/*" in project["tool"]["setuptools"]["package-data"]["pipeline"]
-    from pipeline.lib.release.card import CARD_TEMPLATE, templates
-
-    assert Path(templates().get_template(CARD_TEMPLATE).filename).parent.name == "templates"
+# The data card's own tests (its golden files, escaping, front matter): tests/test_release_metadata.py.

@@ -14,6 +14,7 @@ import pytest
 from pipeline.lib.text.ingest import doc_id_for
 from pipeline.lib.workdir import TABLES, WorkPathError, corpus_folder, work_path
 from conftest import REPO, REPORT_FILE
+from pipeline.lib.release.cut import read_table, table_rows
 
 PACKAGE = REPO / "pipeline"
 SOURCES = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
@@ -124,10 +125,10 @@ def test_hostile_names_in_files_and_sidecars_write_only_inside_the_data_folder(t
 
     # The symbols are kept as data, verbatim, in the ids a researcher cites.
     release = data / "releases" / (data / "LATEST").read_text().strip()
-    docs = pq.read_table(release / "documents.parquet").to_pylist()
+    docs = read_table(release, "documents").to_pylist()
     assert sorted(d["symbol"] for d in docs) == sorted(hostile.values())
-    assert pq.read_table(release / "quarantine.parquet").num_rows == 0
-    prefixes = {p.rsplit(":", 1)[0] for p in pq.read_table(release / "paragraphs.parquet").column("para_id").to_pylist()}
+    assert read_table(release, "quarantine").num_rows == 0
+    prefixes = {p.rsplit(":", 1)[0] for p in read_table(release, "paragraphs").column("para_id").to_pylist()}
     assert prefixes == set(hostile.values())
     for doc in docs:
         assert re.fullmatch(r"[0-9A-Za-z_][0-9A-Za-z_.-]*", doc["doc_id"]), doc["doc_id"]

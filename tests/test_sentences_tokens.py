@@ -57,10 +57,11 @@ def test_every_sentence_lies_inside_its_paragraph(request, fixture):
         assert para["char_start"] <= sent["char_start"] < sent["char_end"] <= para["char_end"]
         assert sent["sent_id"].startswith(sent["para_id"] + ".s")
         assert sent["text"] == sent["text"].strip()
-    # the sentences of a paragraph cover all its non-space text
+    # the sentences of a paragraph cover all its non-space text (a paragraph joined across a
+    # page break keeps the line break of its seam, which no sentence holds)
     for para in doc.paragraphs:
         joined = "".join(s["text"] for s in doc.sentences if s["para_id"] == para["para_id"])
-        assert joined.replace(" ", "") == para["text"].replace(" ", "")
+        assert "".join(joined.split()) == "".join(para["text"].split())
 
 
 def test_seed_sentences(report, resolution):
@@ -116,6 +117,65 @@ def test_tokenize_directly():
     rows = tokenize(text, [{"sent_id": "x:p1.s1", "char_start": 0, "char_end": len(text)}])
     assert [r["text"] for r in rows][:3] == ["联合国开发计划署", "和", "各国议会联盟"]
     assert all(text[r["char_start"]:r["char_end"]] == r["text"] for r in rows)
+
+
+@pytest.mark.parametrize("term", ["可持续发展", "利益攸关方", "非政府组织", "联合国系统", "国家工作队",
+                                  "全民健康覆盖"])
+def test_un_terms_are_one_token(term):
+    text = f"各方在{term}方面开展合作。"
+    assert term in [r["text"] for r in tokenize(text, [{"sent_id": "x:p1.s1", "char_start": 0, "char_end": len(text)}])]
+
+
+def test_un_terms_are_never_cut_in_the_seeds(report, resolution):
+    tokens = report.tokens + resolution.tokens
+    words = [t["text"] for t in tokens]
+    assert "攸关" not in words and "非政府" not in words and "工作队" not in words
+    # 可/持续/发展 was how jieba cut 可持续发展 (19 times in the seeds)
+    assert not [a for a, b in zip(tokens, tokens[1:]) if (a["text"], b["text"]) == ("可", "持续")]
+    assert words.count("可持续发展") >= 10
+    assert "宣言" in words and {t["pos"] for t in report.tokens + resolution.tokens if t["text"] == "宣言"} == {"n"}
+
+
+@pytest.mark.parametrize("text, token", [
+    ("根据第 72/278 号决议", "72/278"),
+    ("见A/RES/74/304。", "A/RES/74/304"),
+    ("安全理事会第1540(2004)号决议", "1540(2004)"),
+    ("报告(S/2000/459)第11段", "S/2000/459"),
+])
+def test_symbols_and_resolution_numbers_are_one_token(text, token):
+    rows = tokenize(text, [{"sent_id": "x:p1.s2", "char_start": 0, "char_end": len(text)}])
+    assert [(r["text"], r["flag"]) for r in rows if r["text"] == token] == [(token, None)]
+
+
+@pytest.mark.parametrize("text, label", [
+    ("63. 各国议会联盟还继续合作。", "63."),
+    ("(a) 编写和批准报告；", "(a)"),
+    ("二. 各国议会", "二."),
+])
+def test_paragraph_labels_are_flagged_not_words(text, label):
+    rows = tokenize(text, [{"sent_id": "x:p63.s1", "char_start": 0, "char_end": len(text)}])
+    assert (rows[0]["text"], rows[0]["flag"]) == (label, "label")
+    assert all(r["flag"] is None for r in rows[1:])
+    # only a paragraph's first sentence opens with its label
+    later = tokenize(text, [{"sent_id": "x:p63.s2", "char_start": 0, "char_end": len(text)}])
+    assert all(r["flag"] is None for r in later)
+
+
+def test_footnote_markers_are_flagged(resolution):
+    markers = [t for t in resolution.tokens if t["flag"] == "footnote_marker"]
+    assert markers and all(set(t["text"]) <= set("¹²³⁴⁵⁶⁷⁸⁹⁰") for t in markers)
+    assert not [t for t in resolution.tokens if t["flag"] is None and set(t["text"]) & set("¹²³⁴⁵⁶⁷⁸⁹⁰")]
+
+
+def test_labels_of_the_seeds_are_flagged(report):
+    labels = {t["text"] for t in report.tokens if t["flag"] == "label"}
+    assert {"1.", "63.", "(a)"} <= labels
+    assert not [t for t in report.tokens if t["text"] == "63." and t["flag"] is None]
+
+
+def test_tokens_carry_their_paragraph(report):
+    sentences = {s["sent_id"]: s["para_id"] for s in report.sentences}
+    assert all(t["para_id"] == sentences[t["sent_id"]] for t in report.tokens)
 
 
 # --- the offset invariant -------------------------------------------------------------------

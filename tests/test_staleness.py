@@ -22,6 +22,7 @@ from pipeline.lib import chain, corpus, planning, runner, stamps
 from pipeline.lib.text.ingest import doc_id_for
 from pipeline.lib.workdir import work_path
 from conftest import REPORT_ID, RESOLUTION_ID, copy_seeds
+from pipeline.lib.release.cut import read_table, table_rows
 
 KEYS = [REPORT_ID, RESOLUTION_ID]
 
@@ -134,8 +135,8 @@ def test_a_build_after_a_dictionary_edit_redoes_only_tokens_and_entities(tmp_pat
         # a comment in the dictionary changes no token; document_status records the new versions
         assert second.release["created"] is True
         before, after = (manifest_sha256(Path(r.release["path"])) for r in (first, second))
-        assert before["tokens.parquet"] == after["tokens.parquet"]
-        assert before["document_status.parquet"] != after["document_status.parquet"]
+        assert before["tokens/part-00000.parquet"] == after["tokens/part-00000.parquet"]
+        assert before["document_status/part-00000.parquet"] != after["document_status/part-00000.parquet"]
         third = build(seeds, data, instance=instance)
         assert third.processed == [] and len(third.runs) == 1
 
@@ -150,7 +151,7 @@ def test_a_duplicate_stands_for_itself_once_its_twin_is_deleted(tmp_path):
         shutil.copy(seeds / f"{REPORT_ID}.txt", seeds / "zz_copy.txt")
         build(seeds, data, instance=instance, resources=settings)
         latest = data / "releases" / (data / "LATEST").read_text().strip()
-        assert pq.read_table(latest / "quarantine.parquet").column("reason").to_pylist() == ["duplicate"]
+        assert read_table(latest, "quarantine").column("reason").to_pylist() == ["duplicate"]
         (seeds / f"{REPORT_ID}.txt").unlink()
         (seeds / f"{REPORT_ID}.meta.json").unlink()
         report = build(seeds, data, instance=instance, resources=settings)
@@ -158,9 +159,9 @@ def test_a_duplicate_stands_for_itself_once_its_twin_is_deleted(tmp_path):
         assert "zz_copy" in report.processed
         assert "no longer duplicates: zz_copy" in report.summary
         latest = data / "releases" / (data / "LATEST").read_text().strip()
-        docs = pq.read_table(latest / "documents.parquet").column("doc_id").to_pylist()
+        docs = read_table(latest, "documents").column("doc_id").to_pylist()
         assert "zz_copy" in docs and REPORT_ID not in docs
-        assert pq.read_table(latest / "quarantine.parquet").num_rows == 0
+        assert read_table(latest, "quarantine").num_rows == 0
 
 
 def test_a_document_whose_stages_did_not_all_run_on_its_bytes_stays_out(processed, tmp_path):

@@ -307,14 +307,69 @@ def test_stopword_list_names_its_source_and_has_the_boilerplate():
     assert "A/RES/70/1" in sdg.split("\n", 5)[1] + sdg.split("\n", 5)[2]
 
 
-def test_cooccurrence_pairs_within_paragraphs(stats):
+def test_cooccurrence_pairs_within_sentences(stats):
     pairs = frame(stats["stats_cooccurrence"])
     assert (pairs.get_column("entity_a") < pairs.get_column("entity_b")).all()
     assert not pairs.filter(pl.col("type_a").is_in(["DATE", "PERCENT"]) | pl.col("type_b").is_in(["DATE", "PERCENT"])).height
     edge = pairs.filter((pl.col("entity_a") == "gpe:GEO") & (pl.col("entity_b") == "org:undp")).to_dicts()
-    # report p1, report p3, resolution op2
-    assert edge and edge[0]["paragraphs"] == 3 and edge[0]["documents"] == 2
+    # report p1, report p3, resolution op2: one sentence each
+    assert edge and edge[0]["sentences"] == 3 and edge[0]["paragraphs"] == 3 and edge[0]["documents"] == 2
     assert edge[0]["name_b"] == "联合国开发计划署"
+    weights = pairs.get_column("weight").to_list()
+    assert weights == sorted(weights, reverse=True)
+
+
+LIST_HEAVY = {
+    "doc_id": "005_list", "symbol": "A/75/2", "doc_type": "report", "title": "清单", "session": 75,
+    "agenda_item": None, "date": "2021-01-01", "resolution_number": None,
+    "paragraphs": [
+        ("numbered", "1", "p1", "1. 格鲁吉亚、乌克兰、开发署、妇女署和各国议会联盟合作。联合国开发计划署支持格鲁吉亚。", None),
+        ("numbered", "2", "p2", "2. 乌克兰发言。妇女署发言。", None),
+    ],
+}
+
+
+def test_a_list_in_one_sentence_is_no_clique_of_full_weight():
+    """A sentence naming k entities gives each of its pairs 1/(k-1): a list of five adds 1/4 to
+    each of its ten pairs, so each name's edges add up to 1, as for a sentence naming two."""
+    t = corpus_tables(specs=(LIST_HEAVY,), sha={"005_list": "e" * 64})
+    pairs = {(r["entity_a"], r["entity_b"]): r for r in frame(compute_statistics(t)["stats_cooccurrence"]).to_dicts()}
+    assert len(pairs) == 10
+    assert pairs[("gpe:GEO", "org:undp")]["weight"] == pytest.approx(1.25)  # the list, then a sentence of two
+    assert pairs[("gpe:GEO", "org:undp")]["sentences"] == 2 and pairs[("gpe:GEO", "org:undp")]["paragraphs"] == 1
+    # 乌克兰 and 妇女署 meet in p2 too, but in two sentences: only the list counts.
+    assert pairs[("gpe:UKR", "org:unwomen")]["weight"] == pytest.approx(0.25)
+    assert pairs[("gpe:UKR", "org:unwomen")]["sentences"] == 1
+    for entity in ("gpe:UKR", "org:ipu", "org:unwomen"):
+        assert sum(r["weight"] for key, r in pairs.items() if entity in key) == pytest.approx(1.0)
+
+
+def test_keywords_merge_an_entitys_aliases(stats):
+    """开发署 and 联合国开发计划署 are one entity, so one keyword, counted once per mention."""
+    report = frame(stats["stats_keywords"]).filter(pl.col("doc_id") == "000_9d28c16df01d42a8")
+    undp = report.filter(pl.col("entity_id") == "org:undp").to_dicts()
+    assert [r["keyword"] for r in undp] == ["联合国开发计划署"] and undp[0]["frequency"] == 3
+    assert "开发署" not in report.get_column("keyword").to_list()
+    assert report.filter(pl.col("entity_id").is_null()).height  # words keep a null entity_id
+
+
+def test_keywords_rejoin_domain_terms_the_segmenter_split():
+    """可/持续/发展 is 可持续发展, 利益/攸关/方 is 利益攸关方: no 持续 or 攸关 fragments, while a
+    持续 standing alone stays a word."""
+    pieces = [("s1", ["可", "持续", "发展", "需要", "利益", "攸关", "方"]), ("s2", ["冲突", "持续", "。"]),
+              ("s3", ["可持续发展", "很", "重要"])]
+    rows, offset = [], 0
+    for sent_id, words in pieces:
+        for seq, word in enumerate(words):
+            rows.append({"doc_id": "d", "sent_id": sent_id, "seq": seq, "text": word, "pos": "v" if word == "持续" else "n",
+                         "char_start": offset, "char_end": offset + len(word)})
+            offset += len(word)
+        offset += 1
+    found = {r["keyword"]: r for r in stats_lib.keywords(pl.DataFrame(rows)).to_dicts()}
+    assert found["可持续发展"]["frequency"] == 2
+    assert found["利益攸关方"]["frequency"] == 1
+    assert found["持续"]["frequency"] == 1
+    assert not {"攸关", "发展"} & set(found)
 
 
 def test_citation_graph_resolves_symbols_in_the_corpus(stats):

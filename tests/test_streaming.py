@@ -3,6 +3,7 @@ batched, a user gets the same release: the same tables, statistics and content h
 from __future__ import annotations
 
 import datetime
+import os
 import shutil
 
 import pyarrow as pa
@@ -13,9 +14,9 @@ from conftest import RESOLUTION_FILE, REPORT_FILE, CHARTER_FILE, sidecar_path
 from pipeline.lib import chain, corpus, invariants, runner, stamps
 from pipeline.lib.release import cut as release
 from pipeline.lib.chain import StageInput
-from pipeline.lib.release.cut import cut_release
-from pipeline.lib.release.stats import Statistics
-from pipeline.lib.workdir import remove_work
+from pipeline.lib.release.cut import read_table, table_rows, cut_release
+from pipeline.lib.release.stats import Statistics, combine
+from pipeline.lib.workdir import remove_work, stamp_path
 
 DAY = datetime.date(2024, 5, 2)
 SETTINGS = stamps.settings_key(10_000_000, "test")
@@ -44,8 +45,12 @@ def _release(data, keys, target, *, in_memory: bool):
     assembled = corpus.assemble(data, keys)
     tables = assembled.tables()
     if in_memory:
+        # The whole tables in memory, the statistics computed from them.
         tables = {n: t if isinstance(t, pa.Table) else t.read() for n, t in tables.items()}
-    statistics = Statistics.of(tables)
+        statistics = Statistics.of(tables)
+    else:
+        # The documents' files read a batch at a time, the statistics from their partials.
+        statistics = combine(assembled.partials, assembled.documents, assembled.quarantine)
     return cut_release(target, tables, statistics.tables, statistics.summary, inputs=assembled.inputs,
                        notes=assembled.warnings, code_version={"package": "test"}, today=DAY)
 
@@ -58,24 +63,30 @@ def test_batches_of_any_size_give_the_same_release(work, tmp_path, monkeypatch):
     streamed = _release(data, keys, tmp_path / "streamed", in_memory=False)
     assert whole.created and streamed.created
     assert streamed.content_hash == whole.content_hash
-    tokens = pq.ParquetFile(streamed.path / "tokens.parquet")
+    tokens = pq.ParquetFile(streamed.path / "tokens" / "part-00000.parquet")
     assert tokens.metadata.num_row_groups > 1  # written a row group at a time
-    for path in sorted(whole.path.glob("*.parquet")):
-        assert (streamed.path / path.name).read_bytes() == path.read_bytes(), path.name
-    for name in ("documents.jsonl", "paragraphs.jsonl", "entities.jsonl", "statistics.json"):
+    data_files = sorted(p.relative_to(whole.path).as_posix() for p in whole.path.rglob("*")
+                        if p.is_file() and release.is_content_file(p.relative_to(whole.path).as_posix()))
+    assert {"documents/part-00000.parquet", "jsonl/entities/part-00000.jsonl", "conllu/part-00000.conllu",
+            "statistics.json"} <= set(data_files)
+    for name in data_files:
         assert (streamed.path / name).read_bytes() == (whole.path / name).read_bytes(), name
 
 
 def test_a_batch_never_splits_a_document(work):
     data, keys = work
-    tables = corpus.assemble(data, keys).tables()
+    assembled = corpus.assemble(data, keys)
+    tables = assembled.tables()
     seen: list[str] = []
     for batch in tables["tokens"].batches(["doc_id"], rows=10):
         docs = batch.column("doc_id").unique().to_pylist()
         assert not set(docs) & set(seen)
         seen += docs
     assert seen == sorted(keys)
-    assert tables["tokens"].num_rows == sum(tables["documents"].column("n_tokens").to_pylist())
+    assert tables["tokens"].num_rows == sum(assembled.documents.column("n_tokens").to_pylist())
+    # The streamed documents carry the corpus's counts, as the slim table does.
+    streamed = tables["documents"].read(["doc_id", "n_tokens"]).to_pylist()
+    assert streamed == assembled.documents.select(["doc_id", "n_tokens"]).to_pylist()
 
 
 def test_the_tokens_step_sends_back_a_preview_and_its_checks(work):
@@ -100,18 +111,25 @@ def test_a_document_removed_while_the_release_is_written_leaves_it_whole(work, t
     tables = assembled.tables()
     expected = tables["tokens"].num_rows
     remove_work(copy, keys[0])  # its files deleted, as a build does for a deleted report
-    statistics = Statistics.of(tables)
+    statistics = combine(assembled.partials, assembled.documents, assembled.quarantine)
     result = cut_release(copy, tables, statistics.tables, statistics.summary, inputs=[], notes=[],
                          code_version={}, today=DAY)
-    assert pq.ParquetFile(result.path / "tokens.parquet").metadata.num_rows == expected
-    assert keys[0] in pq.read_table(result.path / "documents.parquet").column("doc_id").to_pylist()
+    assert table_rows(result.path, "tokens") == expected
+    assert keys[0] in read_table(result.path, "documents").column("doc_id").to_pylist()
 
-    # The links an assembly holds go once newer assemblies have replaced it (the newest few
-    # stay, for a release still reading one): the work folder does not grow build after build.
-    snapshot = tables["tokens"].parts[0].path.parent.parent
-    assert snapshot.parent.name == "snapshots"
-    for _ in range(corpus.Snapshot.KEEP):
-        assert snapshot.exists()
+    # The links an assembly holds are per document version (work/corpus/held/<doc_id>/<version>/):
+    # a document's older versions go once newer ones replaced them (the newest few stay, for a
+    # release still reading one), and a document gone from the corpus loses its links, so the
+    # work folder does not grow build after build.
+    removed, kept = (tables["tokens"].parts[i].path.parent for i in (0, 1))
+    assert removed.parent.name == keys[0] and removed.parent.parent.name == "held"
+    assert kept.parent.name == keys[1]
+    for i in range(corpus.Held.KEEP):
+        assert kept.exists()
+        # Its stamp touched: its files are not as the last assembly saw them, a new version is held.
+        os.utime(stamp_path(copy, keys[1]), ns=(10**9 * (i + 1),) * 2)
         corpus.assemble(copy, keys[1:])
-    assert not snapshot.exists()
-    assert len(list(snapshot.parent.iterdir())) == corpus.Snapshot.KEEP
+        assert not removed.parent.exists()  # gone from the corpus: its links go
+        assert len(list(kept.parent.iterdir())) <= corpus.Held.KEEP
+    assert not kept.exists()
+    assert len(list(kept.parent.iterdir())) == corpus.Held.KEEP

@@ -95,16 +95,53 @@ def test_rejoined_paragraph_reads_across_the_join(report, local, phrases):
     assert "\n" not in para["text"]
 
 
-def test_unnumbered_paragraph_after_45_stays_apart(report):
+def test_unnumbered_block_after_45_joins_paragraph_45(report):
+    """UN reports number every body paragraph: the unnumbered block after paragraph 45 is its
+    continuation over a page break, so citing A/74/759:p45 gives both blocks (this changed on
+    purpose: it used to be a row of its own, A/74/759:p45.2)."""
     paras = by_id(report)
-    p45, after = paras[f"{R}p45"], paras[f"{R}p45.2"]
+    assert f"{R}p45.2" not in paras
+    p45 = paras[f"{R}p45"]
+    first, second = "联合国和议会组织之间的主要合作领域之一", "各国议会联盟协助向议员分发了一项调查"
+    assert p45["text"].startswith(f"45. {first}") and second in p45["text"]
+    assert p45["text"].endswith("谈判工作。")
+    [seam] = p45["continuation_seams"]
+    assert report.doc["clean_text"][seam:].startswith(second)
+    assert report.doc["clean_text"][p45["char_start"]:p45["char_end"]] == p45["text"]
+    assert p45["number"] == "45" and (p45["section"], p45["subsection"]) == ("三", "F")
+    assert paras[f"{R}p46"]["seq"] == p45["seq"] + 1
+    # Its sentences are cited under p45 too.
     assert p45["joined_page_break"] is False
-    assert p45["text"].endswith("确保健康权方面的作用”的决议。")
-    assert "各国议会联盟协助向议员分发了一项调查" not in p45["text"]
-    assert after["text"].startswith("各国议会联盟协助向议员分发了一项调查")
-    assert after["number"] is None and after["joined_page_break"] is False
-    assert after["seq"] == p45["seq"] + 1
-    assert (after["section"], after["subsection"]) == ("三", "F")
+    assert sum(bool(p["continuation_seams"]) for p in report.paragraphs) == 1
+
+
+def test_sections_carry_a_number_to_sort_by(report):
+    headings = [p for p in of_kind(report, "heading") if p["subsection"] is None]
+    assert [(h["section"], h["section_order"]) for h in headings] == [
+        ("一", 1), ("二", 2), ("三", 3), ("四", 4), ("五", 5)]
+    paras = by_id(report)
+    assert (paras[f"{R}p19"]["section_order"], paras[f"{R}p19"]["subsection_order"]) == (2, 4)
+    assert (paras[f"{R}p45"]["section_order"], paras[f"{R}p45"]["subsection_order"]) == (3, 6)
+    # Sorting the headings by the numbers gives the document's own order (三 after 二, B after A).
+    all_headings = [p for p in of_kind(report, "heading") if p["section_order"] is not None]
+    ordered = sorted(all_headings, key=lambda p: (p["section_order"], p["subsection_order"] or 0))
+    assert [p["seq"] for p in ordered] == [p["seq"] for p in all_headings]
+
+
+def _parse(text):
+    from pipeline.lib.text.clean import clean
+    from pipeline.lib.text.structure import parse
+    return {p["para_id"].split(":", 1)[1]: p for p in parse(clean(text), doc_id="t").paragraphs}
+
+
+def test_continuation_rule_joins_text_but_not_headings_or_blocks_after_list_items():
+    paras = _parse("一. 引言\n\n1. 第一段说明情况。\n\n议会还说明了后果。\n\n保护平民的挑战\n\n2. 第二段列出三点：\n\n"
+                   "(a) 第一点；\n\n(b) 第二点。\n\n这些要点均已落实。\n\n3. 第三段。\n")
+    assert paras["p1"]["text"] == "1. 第一段说明情况。\n议会还说明了后果。" and len(paras["p1"]["continuation_seams"]) == 1
+    assert paras["h1"]["kind"] == "heading" and paras["h1"]["text"] == "保护平民的挑战"
+    assert paras["p2"]["heading"] == "保护平民的挑战" and paras["p2"]["continuation_seams"] == []
+    # After a list item the block is not the paragraph's own continuation: it keeps a row.
+    assert paras["p2.2"]["text"] == "这些要点均已落实。" and paras["p2.2"]["number"] is None
 
 
 def test_report_has_no_footnotes_or_operative_paragraphs(report):
@@ -151,12 +188,15 @@ def test_resolution_footnotes_and_who_cites_them(resolution):
     assert [p["para_id"] for p in notes] == [f"{RES}fn{n}" for n in range(1, 10)]
     assert [p["number"] for p in notes] == [str(n) for n in range(1, 10)]
     cited = {p["para_id"].rsplit(":", 1)[1]: p["cited_by"] for p in notes}
-    assert cited["fn9"] == f"{RES}op24"
-    assert cited["fn8"] == f"{RES}op14"
-    assert cited["fn1"] == f"{RES}pre1"
-    assert cited["fn2"] == f"{RES}pre3"
-    for n in range(3, 8):
-        assert cited[f"fn{n}"] == f"{RES}pre8"
+    assert cited["fn9"] == [f"{RES}op24"]
+    assert cited["fn8"] == [f"{RES}op14"]
+    assert cited["fn1"] == [f"{RES}pre1"]
+    assert cited["fn2"] == [f"{RES}pre3"]
+    # Footnote 3 is cited twice: by preambular paragraph 8 and again by operative paragraph 15.
+    assert cited["fn3"] == [f"{RES}pre8", f"{RES}op15"]
+    for n in range(4, 8):
+        assert cited[f"fn{n}"] == [f"{RES}pre8"]
+    assert all(p["cited_by"] is None for p in resolution.paragraphs if p["kind"] != "footnote")
     paras = by_id(resolution)
     assert paras[f"{RES}fn9"]["text"] == "⁹ A/74/759。"
     assert paras[f"{RES}op15"]["footnote_refs"] == [f"{RES}fn3"]

@@ -3,7 +3,7 @@ escaped in the data card, release notes bounded per document.
 
 Unit tier: each case decodes bytes (pipeline.lib.text.ingest.decode_bytes) or runs the real
 per-document stages (pipeline.lib.runner) on a tmp folder; the card is rendered from a hand-made
-context (tests/test_release.py's card_context).
+context (tests/test_release_metadata.py's card_context).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pipeline.lib.release.card import data_card
 from pipeline.lib.text.sentences import MAX_SENTENCE_CHARS, split_sentences
 from pipeline.lib.workdir import read_work
 from conftest import REPORT_FILE
-from test_release import card_context
+from test_release_metadata import card_context
 
 # The opening of a UN report in traditional characters (as Taiwan and Hong Kong write them).
 TRADITIONAL = (
@@ -193,8 +193,12 @@ HOSTILE_SYMBOL = "<img src=x onerror=alert(1)>"
 
 def test_values_from_the_inputs_are_escaped_in_the_data_card():
     context = card_context(busy=True)
-    documents = context["summary"]["documents"]
+    documents = context["documents"]
     documents[0].update(title=HOSTILE_TITLE, symbol=HOSTILE_SYMBOL, doc_type="# heading |")
+    documents.append({"doc_id": "002_c", "symbol": "A/1](javascript:alert(1))", "title": None})
+    context["examples"]["stats_sdgs"] = {"goal": 1, "title_zh": "```\n<script>alert(1)</script>\u202e"}
+    context["settings"]["maintainers"] = ["<b>Ann</b>", "[x](http://evil)"]
+    context["settings"]["contact"] = "<img src=x onerror=alert(1)>"
     context["inputs"].append({"source_file": "<b>`x`</b>\x00.txt", "sha256": "a" * 64, "bytes": 3})
     context["notes"] = [f"{HOSTILE_SYMBOL}: declared title {HOSTILE_TITLE!r} differs", "- [x](http://evil)"]
     context["changes"]["documents"]["added"][0]["symbol"] = "<iframe src=//evil>"
@@ -211,11 +215,17 @@ def test_values_from_the_inputs_are_escaped_in_the_data_card():
     tags = {tag for tag, _ in parsed.elements}
     assert "script" not in tags and "iframe" not in tags and "del" not in tags and "s" not in tags
     assert all(attrs.get("src", "").startswith("charts/") for tag, attrs in parsed.elements if tag == "img")
-    assert not [attrs for tag, attrs in parsed.elements if tag == "a"]  # the card itself has no links
+    # The only links are those the card makes: the UN's copy of each document, its symbol escaped.
+    links = [attrs["href"] for tag, attrs in parsed.elements if tag == "a"]
+    assert links == ["https://undocs.org/zh/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E",
+                     "https://undocs.org/zh/A/1%5D%28javascript%3Aalert%281%29%29"]
     shown = "".join(parsed.text)
+    # An example record is a code block of JSON: < > and the invisible override as JSON escapes.
+    assert '"title_zh": "```\\n\\u003cscript\\u003ealert(1)\\u003c/script\\u003e\\u202e"' in shown
     assert "<script>alert(1)</script>报告 **粗体** [点击](javascript:alert(1)) ~删除~ `代码`" in shown
     assert HOSTILE_SYMBOL in shown and "<iframe src=//evil>" in shown and "# heading |" in shown
     assert "<b>`x`</b>.txt" in shown
+    assert "Maintained by <b>Ann</b>, [x](http://evil)." in shown and "<img src=x onerror=alert(1)>." in shown
 
 
 # --- release notes bounded per document -------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from pipeline.lib import stamps
 from pipeline.lib.release import stats
 from pipeline.lib.entities.tagger import resolution_symbol
+from pipeline.lib.text import un_symbols
 from pipeline.lib.text.ingest import Source, content_key
 from pipeline.lib.text.structure import REPETITION_ADVERBS, operative_verb
 from pipeline.lib.text.un_symbols import (
@@ -167,3 +168,38 @@ def test_content_key_is_one_function():
     assert content_key(sha, None) == content_key(sha, "") == \
         "e4c3a8e648e226056f43e4ec1b8c6d800d344398d447037c1028b08524a58c6f"
     assert content_key(sha, sidecar) == "6173cf9d3267e6b926102c8b149812658d05d834916fd23f7451c48c888147ab"
+
+
+# --- old-style numbers, meetings, corrigenda ----------------------------------------------------
+
+@pytest.mark.parametrize("number, second, symbol", [
+    ("四十六", "一九四八", "S/RES/46 (1948)"),
+    ("48", "1948", "S/RES/48 (1948)"),
+    ("三九六", "五", "A/RES/396 (V)"),
+    ("二0二五", "二十", "A/RES/2025 (XX)"),
+    ("一六六八", "十六", "A/RES/1668 (XVI)"),
+    ("四十六", "三千", None),
+])
+def test_old_style_resolution_numbers(number, second, symbol):
+    assert un_symbols.old_resolution_symbol(number, second) == symbol
+
+
+@pytest.mark.parametrize("organ, number, session, record", [
+    ("S", 4872, None, "S/PV.4872"), ("A", 63, 74, "A/74/PV.63"), ("A", 63, None, None), ("E", 5, 2020, None),
+])
+def test_a_meeting_is_named_by_its_record(organ, number, session, record):
+    assert un_symbols.meeting_record(organ, number, session) == record
+
+
+@pytest.mark.parametrize("symbol, organ, session", [
+    ("S/RES/368 (1975)", "S", None), ("A/RES/74/304", "A", 74), ("A/RES/2159 (XXI)", "A", 21),
+    ("E/2020/1", None, None), (None, None, None),
+])
+def test_organ_and_session_of_a_symbol(symbol, organ, session):
+    assert un_symbols.organ_of_symbol(symbol) == organ
+    assert un_symbols.session_of_symbol(symbol) == session
+
+
+def test_symbol_key_reads_a_letter_l_after_rev_as_one():
+    assert un_symbols.symbol_key("A/54/L.81/Rev.l") == "A/54/L.81/Rev.1"
+    assert un_symbols.symbol_key("A/54/L.81/Rev.1") == "A/54/L.81/Rev.1"

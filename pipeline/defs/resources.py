@@ -3,6 +3,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.lib.release.card import DEFAULT_CONTACT, DEFAULT_MAINTAINERS, release_settings
 from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES
 from pipeline.lib.runner import WORKERS_ENV
 from pipeline.lib.stamps import settings_key
@@ -22,6 +23,12 @@ class UnparlSettings(dg.ConfigurableResource):
     tokenizer: str = ""
     # Worker processes for a batch of documents; 0: UNPARL_WORKERS or the number of cores.
     workers: int = 0
+    # Who maintains the releases and how to reach them, for the data card and the metadata files:
+    # UNPARL_MAINTAINERS (names separated by ";"), UNPARL_CONTACT (an address or a URL) and
+    # UNPARL_HOMEPAGE (the data set's page; none by default).
+    maintainers: str = "; ".join(DEFAULT_MAINTAINERS)
+    contact: str = DEFAULT_CONTACT
+    homepage: str = ""
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Every step process (the tokens asset, the release's manifest) then agrees on the backend.
@@ -35,6 +42,11 @@ class UnparlSettings(dg.ConfigurableResource):
     def stamp_settings(self) -> str:
         """What of these settings shapes a document's tables (see lib/stamps.py)."""
         return settings_key(self.max_bytes, backend_name(self.tokenizer_backend))
+
+    @property
+    def release_settings(self) -> dict:
+        """What a release says about its maintainers (the release writer's `settings`)."""
+        return release_settings({"maintainers": self.maintainers, "contact": self.contact, "homepage": self.homepage})
 
     @property
     def seeds_path(self) -> Path:
@@ -57,6 +69,8 @@ def settings_from_env() -> UnparlSettings:
         max_bytes=dg.EnvVar.int("UNPARL_MAX_BYTES") if os.environ.get("UNPARL_MAX_BYTES") else DEFAULT_MAX_BYTES,
         tokenizer=dg.EnvVar(TOKENIZER_ENV) if os.environ.get(TOKENIZER_ENV) else "",
         workers=dg.EnvVar.int(WORKERS_ENV) if os.environ.get(WORKERS_ENV) else 0,
+        **{field: dg.EnvVar(name) for field, name in (("maintainers", "UNPARL_MAINTAINERS"), ("contact", "UNPARL_CONTACT"),
+                                                      ("homepage", "UNPARL_HOMEPAGE")) if os.environ.get(name)},
     )
 
 

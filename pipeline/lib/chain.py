@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from pipeline import schemas
 from pipeline.lib.text.clean import Cleaned, clean
+from pipeline.lib.text.formats import page_span
 from pipeline.lib.text.ingest import (
     DEFAULT_MAX_BYTES, Rejected, Source, decode_bytes, display_name, read_input, read_sidecar, scan_sources,
 )
@@ -46,6 +47,7 @@ RAW = pa.schema([
     ("source_bytes", pa.int64()), ("sidecar_file", pa.string()), ("sidecar_sha256", pa.string()), ("sidecar_bytes", pa.int64()),
     ("twin_file", pa.string()),
     ("sidecar", pa.string()), ("encoding", pa.string()), ("encoding_confidence", pa.float64()),
+    ("source_format", pa.string()), ("pages", pa.int64()), ("page_map", pa.string()),
     ("text", pa.large_string()), ("warnings", pa.list_(pa.string())),
     ("status", pa.string()), ("reason", pa.string()), ("detail", pa.string()),
 ])
@@ -158,7 +160,8 @@ def _ingest(given: StageInput) -> dict:
         "source_bytes": source.size, "sidecar_file": display_name(source.sidecar.name) if source.sidecar else None,
         "sidecar_sha256": source.sidecar_sha256, "sidecar_bytes": source.sidecar_size,
         "twin_file": twin.name if twin else None, "sidecar": None, "encoding": None,
-        "encoding_confidence": None, "text": "", "warnings": [], "status": "ok",
+        "encoding_confidence": None, "source_format": None, "pages": None, "page_map": None,
+        "text": "", "warnings": [], "status": "ok",
         "reason": None, "detail": None,
     }
     notes = []
@@ -192,6 +195,8 @@ def _ingest(given: StageInput) -> dict:
         sidecar = read_sidecar(source.sidecar, expected_sha256=source.sidecar_sha256)
         row.update(sidecar=json.dumps(sidecar, ensure_ascii=False, sort_keys=True),
                    encoding=decoded.encoding, encoding_confidence=decoded.confidence,
+                   source_format=decoded.source_format, pages=decoded.pages,
+                   page_map=json.dumps(decoded.page_map) if decoded.page_map else None,
                    text=decoded.text, warnings=notes + decoded.warnings)
     except Rejected as exc:
         row.update(status="quarantined", reason=exc.reason, detail=exc.detail,
@@ -238,6 +243,8 @@ def document_row(*, doc_id: str, cleaned: Cleaned, structure: Structure, source:
         "source_bytes": source.get("source_bytes"),
         "encoding": source.get("encoding"),
         "encoding_confidence": source.get("encoding_confidence"),
+        "source_format": source.get("source_format"),
+        "pages": source.get("pages"),
         "clean_text": cleaned.clean_text,
         "source_map": cleaned.source_map_json(),
         "warnings": list(source.get("warnings") or []) + list(structure.warnings),
@@ -273,6 +280,11 @@ def documents_stage(given: StageInput) -> dict[str, StageResult]:
         structure.paragraphs, structure.warnings = [], []
     doc = document_row(doc_id=doc_id, cleaned=cleaned, structure=structure, sidecar=sidecar, source=raw)
     doc_table = to_arrow([doc], schemas.DOCUMENTS)
+    page_map = json.loads(raw["page_map"]) if raw.get("page_map") else None
+    for para in structure.paragraphs:
+        para["page_start"], para["page_end"] = page_span(page_map, para["source_start"], para["source_end"])
+        if para["page_start"] is not None and para["page_end"] > para["page_start"]:
+            para["joined_page_break"] = True  # a PDF's reader joined it across the break
     paragraphs = to_arrow(attach_doc_id(structure.paragraphs, doc_id), schemas.PARAGRAPHS)
     kinds = Counter(p["kind"] for p in structure.paragraphs)
     results["documents"] = StageResult(doc_table, write_work(data, "documents", doc_id, doc_table),
@@ -442,8 +454,9 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="documents", run=documents_stage, reads=(),
         tables=("documents", "paragraphs", "sentences", "raw", "clean"),
-        code=("lib/text/ingest.py", "lib/text/clean.py", "lib/text/structure.py", "lib/text/sentences.py", "lib/text/un_symbols.py",
-              "gazetteers/operative_verbs.tsv"),
+        code=("lib/text/ingest.py", "lib/text/formats/", "lib/text/masthead.py", "lib/text/clean.py",
+              "lib/text/structure.py", "lib/text/sentences.py", "lib/text/un_symbols.py",
+              "gazetteers/operative_verbs.tsv", "gazetteers/preambular_verbs.tsv"),
         checks=(
             Check("pieces_within_text", "Every paragraph piece's offsets fall inside clean_text and match its text."),
             Check("para_ids_unique", "Every para_id is unique within its document (and, in the release, across the corpus)."),
@@ -459,7 +472,8 @@ STAGES: tuple[Stage, ...] = (
                                         "(fails naming each one and its reason).", "WARN", blocking=False),
         ),
         group="documents",
-        description="Source files read and decoded (BOMs honoured, then detection), cleaned (export markup "
+        description="Source files read by content (text, PDF, Word, HTML; page furniture out, the masthead into "
+                    "metadata) and decoded (BOMs honoured, then detection), cleaned (export markup "
                     "removed, footnote bodies moved to the end, paragraphs cut by page breaks rejoined), "
                     "parsed into metadata with provenance and citation-style paragraphs (A/RES/74/304:op5), "
                     "and split into sentences. Work tables: documents, paragraphs, sentences.",

@@ -9,6 +9,7 @@ folder, so the statistics and the release read the one assembly (pipeline/defs/i
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import schemas
@@ -26,7 +28,7 @@ from pipeline.lib import chain
 from pipeline.lib.stamps import read_stamp
 from pipeline.lib.storage import atomic_write_text, dumps_json, read_parquet, to_arrow, write_parquet
 from pipeline.lib.text.structure import SHARED_SYMBOL_WARNING, citation_prefix, shared_symbol_warning
-from pipeline.lib.workdir import file_rows, read_work, work_path
+from pipeline.lib.workdir import file_rows, stamp_path, work_path
 
 # --- symbols two documents claim ----------------------------------------------------------
 #
@@ -48,21 +50,6 @@ _ID_COLUMNS = {"paragraphs": ("para_id", "footnote_refs", "cited_by"), "sentence
                "tokens": ("sent_id",), "entities": ("para_id", "sent_id")}
 
 
-def _cite_as(tables: dict[str, pa.Table], doc_id: str, cite: str, cited: dict[str, str]) -> None:
-    """Record a warning in the document's row when the prefix the corpus rule gives it is not
-    its plain symbol."""
-    doc = tables["documents"].select(["symbol", "warnings"]).to_pylist()[0]
-    base = doc["symbol"] or doc_id
-    warning = shared_symbol_warning(base, cite, cited.get(base)) if cite != base else None
-    warnings = [w for w in (doc["warnings"] or []) if not w.startswith(SHARED_SYMBOL_WARNING)]
-    warnings += [warning] if warning else []
-    if warnings != (doc["warnings"] or []):
-        docs = tables["documents"]
-        i = docs.schema.get_field_index("warnings")
-        tables["documents"] = docs.set_column(i, docs.schema.field("warnings"),
-                                              pa.array([warnings], docs.schema.field("warnings").type))
-
-
 # A release never holds the corpus's paragraphs, sentences, tokens and entities in memory:
 # they stay in their documents' work files, which are already sorted, and are read a few
 # documents at a time (DocumentTable.batches) by the statistics and the release. Tokens are
@@ -77,31 +64,32 @@ class WorkPart:
     path: Path
     rows: int
     cite: tuple[str, str] | None = None  # (prefix in the file, prefix in the corpus), when they differ
+    # Values the corpus sets on the rows (a document's counts and warnings), by column.
+    patch: dict | None = field(default=None, compare=False, hash=False)
 
 
-
-class Snapshot:
-    """Hard links to the work files an assembly reads, in a folder of its own under
-    work/corpus/snapshots/. Work files are replaced by rename and removed by unlink, so the links
-    keep the versions assembled even if a run rewrites or deletes a document meanwhile. A new
-    assembly removes the snapshots of earlier ones but the newest few (a release of a run still
-    at work may be reading one)."""
+class Held:
+    """Hard links to the work files an assembly reads, one folder a document version under
+    work/corpus/held/<doc_id>/<version>/. Work files are replaced by rename and removed by
+    unlink, so the links keep the version assembled even if a run rewrites or deletes the
+    document meanwhile. A document unchanged since the last assembly keeps its links: the work
+    of an assembly follows the documents that changed, not the corpus. Each document keeps its
+    newest few versions (a release of a run still at work may be reading one)."""
 
     KEEP = 3
 
     def __init__(self, data_dir: Path) -> None:
-        root = Path(data_dir).resolve() / "work" / "corpus" / "snapshots"
-        root.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{os.getpid()}"
-        self.folder = root / name
-        self.folder.mkdir()
-        for old in sorted(p for p in root.iterdir() if p.is_dir())[:-self.KEEP]:
-            shutil.rmtree(old, ignore_errors=True)
+        self.root = Path(data_dir).resolve() / "work" / "corpus" / "held"
 
-    def link(self, table: str, path: Path) -> Path:
-        """A link to `path` in the snapshot (the file itself where links cannot be made)."""
-        target = self.folder / table / path.name
-        target.parent.mkdir(exist_ok=True)
+    def folder(self, doc_id: str, version: str) -> Path:
+        return self.root / doc_id / version
+
+    def link(self, doc_id: str, version: str, table: str, path: Path) -> Path:
+        """A link to `path` in the document's version folder (the file itself where links
+        cannot be made)."""
+        target = self.folder(doc_id, version) / f"{table}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
         try:
             os.link(path, target)
         except FileNotFoundError as exc:
@@ -109,6 +97,22 @@ class Snapshot:
         except OSError:
             return path
         return target
+
+    def prune(self, doc_id: str) -> None:
+        """Remove all but the document's newest versions."""
+        folder = self.root / doc_id
+        if not folder.is_dir():
+            return
+        versions = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+        for old in versions[:-self.KEEP]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def forget(self, keep: set[str]) -> None:
+        """Remove the links of documents no longer in the corpus."""
+        if self.root.is_dir():
+            for folder in self.root.iterdir():
+                if folder.name not in keep:
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass
@@ -129,6 +133,11 @@ class DocumentTable:
         table = pq.ParquetFile(part.path).read(columns=columns)
         if part.cite is not None:
             table = _rewrite_ids(table, self.name, *part.cite)
+        for column, value in (part.patch or {}).items():
+            if column in table.column_names:
+                i = table.schema.get_field_index(column)
+                field_ = table.schema.field(column)
+                table = table.set_column(i, field_, pa.array([value] * table.num_rows, field_.type))
         return table
 
     def batches(self, columns: list[str] | None = None, rows: int | None = None) -> Iterator[pa.Table]:
@@ -163,23 +172,36 @@ def _rewrite_ids(table: pa.Table, name: str, old: str, new: str) -> pa.Table:
     return table
 
 
+# What the corpus keeps of a document's row: everything but its text and source map (read from
+# its work file only when a release writes its part), and its length in characters.
+SLIM_DOCUMENTS = pa.schema([f for f in schemas.DOCUMENTS if f.name not in ("clean_text", "source_map")]
+                           + [pa.field("n_characters", pa.int64())])
+
+
 @dataclass
 class Corpus:
     """The assembled corpus: what the statistics and the release read."""
 
-    documents: pa.Table
+    documents: pa.Table  # one row a document in the release, SLIM_DOCUMENTS
     quarantine: pa.Table
     status: pa.Table  # document_status: where every document stands
-    parts: dict[str, list[WorkPart]]
+    parts: dict[str, list[WorkPart]]  # documents, paragraphs, sentences, tokens, entities
     inputs: list[dict]  # every source file and sidecar of the release, with its sha256
     warnings: list[str] = field(default_factory=list)
+    # doc_id -> a digest of what its rows in the release are made from (its stamp: bytes,
+    # sidecar, settings and stage code versions; its citation prefix, counts and warnings):
+    # equal fingerprints mean equal rows, so the release re-uses an unchanged document's part.
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    # Each document's partial aggregates for the statistics and the catalog
+    # (lib.release.stats.document_partials), concatenated: computed once when a document
+    # changes, so the corpus statistics never re-read the corpus's tokens.
+    partials: dict[str, pa.Table] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pa.Table | DocumentTable]:
-        """The release's per-document tables: documents, quarantine and document_status in
-        memory, the others as DocumentTables."""
+        """The release's per-document tables as DocumentTables (read from the documents' work
+        files a few at a time), quarantine and document_status in memory."""
         streamed = {name: DocumentTable(name, schemas.TABLES[name], parts) for name, parts in self.parts.items()}
-        return {"documents": self.documents, **streamed, "quarantine": self.quarantine,
-                "document_status": self.status}
+        return {**streamed, "quarantine": self.quarantine, "document_status": self.status}
 
     def counts(self) -> dict[str, int]:
         statuses = self.status.column("status").to_pylist()
@@ -190,51 +212,98 @@ class Corpus:
         write_parquet(folder / "documents.parquet", self.documents)
         write_parquet(folder / "quarantine.parquet", self.quarantine)
         write_parquet(folder / "document_status.parquet", self.status)
+        (folder / "partials").mkdir(exist_ok=True)
+        for name, table in self.partials.items():
+            write_parquet(folder / "partials" / f"{name}.parquet", table)
         atomic_write_text(folder / "corpus.json", dumps_json({
-            "parts": {name: [[p.doc_id, str(p.path), p.rows, list(p.cite) if p.cite else None] for p in parts]
-                      for name, parts in self.parts.items()},
-            "inputs": self.inputs, "warnings": self.warnings,
-        }))
+            "parts": {name: [[p.doc_id, str(p.path), p.rows, list(p.cite) if p.cite else None, p.patch]
+                             for p in parts] for name, parts in self.parts.items()},
+            "inputs": self.inputs, "warnings": self.warnings, "fingerprints": self.fingerprints,
+        }, indent=None))
 
     @classmethod
     def load(cls, folder: Path) -> Corpus:
         saved = json.loads((folder / "corpus.json").read_text("utf-8"))
-        parts = {name: [WorkPart(d, Path(p), n, tuple(c) if c else None) for d, p, n, c in rows]
+        parts = {name: [WorkPart(d, Path(p), n, tuple(c) if c else None, patch) for d, p, n, c, patch in rows]
                  for name, rows in saved["parts"].items()}
         return cls(read_parquet(folder / "documents.parquet"), read_parquet(folder / "quarantine.parquet"),
-                   read_parquet(folder / "document_status.parquet"), parts, saved["inputs"], saved["warnings"])
+                   read_parquet(folder / "document_status.parquet"), parts, saved["inputs"], saved["warnings"],
+                   saved.get("fingerprints", {}),
+                   {p.stem: read_parquet(p) for p in sorted((folder / "partials").glob("*.parquet"))})
 
 
-@dataclass
-class _Loaded:
-    """What assemble reads of one document (on an I/O thread), and the FileNotFoundError met
-    reading it: `missing` for its raw row or stamp, `missing_tables` for its other files."""
+# --- the ledger: what the last assembly read of each document ------------------------------
+#
+# A document whose files have not changed since the last assembly (same inode, size and time
+# for its raw row, stamp and work files) is not read again: its entry is taken from the ledger.
+# The ledger is a cache: losing it costs one full assembly, never a wrong release.
 
-    raw: dict | None = None
-    stamp: dict | None = None
-    documents: pa.Table | None = None
-    files: dict[str, Path] = field(default_factory=dict)
-    rows: dict[str, int] = field(default_factory=dict)
-    prefix: str | None = None  # the citation prefix its ids were written with
-    missing: FileNotFoundError | None = None
-    missing_tables: FileNotFoundError | None = None
+HELD = ("documents", *STREAMED)
+LEDGER_FORMAT = 1
 
 
-def _load_document(data_dir: Path, doc_id: str, snapshot: Snapshot) -> _Loaded:
-    loaded = _Loaded()
+def _file_key(folders: list[str], doc_id: str) -> str:
+    """What the files a document's entry is read from look like on disk (`folders`: _key_folders)."""
+    seen = []
+    for folder, suffix in folders:
+        try:
+            st = os.stat(f"{folder}/{doc_id}{suffix}")
+            seen.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+        except FileNotFoundError:
+            seen.append("-")
+    return hashlib.sha1(";".join(seen).encode()).hexdigest()
+
+
+def _key_folders(data_dir: Path, doc_id: str) -> list[tuple[str, str]]:
+    """The folders of a document's raw row, stamp and work files, with the files' suffixes
+    (plain strings: a corpus of many documents stats them all at each assembly)."""
+    paths = [work_path(data_dir, "raw", doc_id), stamp_path(data_dir, doc_id),
+             *(work_path(data_dir, name, doc_id) for name in HELD)]
+    return [(str(path.parent), path.name[len(doc_id):]) for path in paths]
+
+
+def _ledger_path(data_dir: Path) -> Path:
+    return Path(data_dir).resolve() / "work" / "corpus" / "ledger.json"
+
+
+def _load_ledger(data_dir: Path) -> dict[str, dict]:
     try:
-        loaded.raw, loaded.stamp = chain.read_raw(data_dir, doc_id), read_stamp(data_dir, doc_id)
-        loaded.documents = read_work(data_dir, "documents", doc_id)
-        loaded.files = {name: snapshot.link(name, work_path(data_dir, name, doc_id)) for name in STREAMED}
-        loaded.rows = {name: file_rows(path) for name, path in loaded.files.items()}
-        first = pq.ParquetFile(loaded.files["paragraphs"], pre_buffer=False).read(columns=["para_id"])["para_id"]
-        loaded.prefix = first[0].as_py().rsplit(":", 1)[0] if len(first) else None
+        saved = json.loads(_ledger_path(data_dir).read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return saved.get("documents", {}) if saved.get("format") == LEDGER_FORMAT else {}
+
+
+def _save_ledger(data_dir: Path, entries: dict[str, dict]) -> None:
+    atomic_write_text(_ledger_path(data_dir), dumps_json({"format": LEDGER_FORMAT, "documents": entries}, indent=None))
+
+
+def _slim_row(documents: pa.Table) -> dict:
+    n_characters = pc.utf8_length(documents.column("clean_text")).cast(pa.int64())
+    slim = documents.drop_columns(["clean_text", "source_map"]).append_column("n_characters", n_characters)
+    row = to_arrow(slim, SLIM_DOCUMENTS).to_pylist()[0]
+    return json.loads(dumps_json(row, indent=None))
+
+
+def _read_entry(data_dir: Path, doc_id: str, key: str, held: Held) -> dict:
+    """A document's ledger entry, read from its files: raw row, stamp, slim documents row, rows
+    per table, the citation prefix its ids were written with, and links to its work files.
+    `missing`: its raw row or stamp could not be read; `missing_tables`: another file."""
+    entry: dict = {"key": key, "raw": None, "stamp": None, "document": None, "files": {}, "rows": {},
+                   "prefix": None, "missing": None, "missing_tables": None}
+    try:
+        entry["raw"], entry["stamp"] = chain.read_raw(data_dir, doc_id), read_stamp(data_dir, doc_id)
+        if entry["raw"]["status"] != "ok":
+            return entry
+        files = {name: held.link(doc_id, key, name, work_path(data_dir, name, doc_id)) for name in HELD}
+        entry["document"] = _slim_row(pq.ParquetFile(files["documents"], pre_buffer=False).read())
+        entry["files"] = {name: str(path) for name, path in files.items()}
+        entry["rows"] = {name: file_rows(path) for name, path in files.items() if name != "documents"}
+        first = pq.ParquetFile(files["paragraphs"], pre_buffer=False).read(columns=["para_id"])["para_id"]
+        entry["prefix"] = first[0].as_py().rsplit(":", 1)[0] if len(first) else None
     except FileNotFoundError as exc:
-        if loaded.stamp is None and loaded.raw is None:
-            loaded.missing = exc
-        else:
-            loaded.missing_tables = exc
-    return loaded
+        entry["missing" if entry["raw"] is None else "missing_tables"] = str(exc)
+    return entry
 
 
 def _status_row(doc_id: str, raw: dict | None, status: str, reason: str | None, detail: str | None,
@@ -259,6 +328,15 @@ def _inputs(doc_id: str, raw: dict) -> list[dict]:
     return inputs
 
 
+def _cite_warnings(document: dict, doc_id: str, cite: str, cited: dict[str, str]) -> list[str]:
+    """The document's warnings, with one when the prefix the corpus rule gives it is not its
+    plain symbol."""
+    base = document["symbol"] or doc_id
+    warning = shared_symbol_warning(base, cite, cited.get(base)) if cite != base else None
+    warnings = [w for w in (document["warnings"] or []) if not w.startswith(SHARED_SYMBOL_WARNING)]
+    return warnings + ([warning] if warning else [])
+
+
 def assemble(data_dir: Path, doc_ids: list[str]) -> Corpus:
     """The corpus of the given documents, read from the work folder.
 
@@ -266,22 +344,37 @@ def assemble(data_dir: Path, doc_ids: list[str]) -> Corpus:
     missing, or were not all built from its present bytes (a run is still at work on it), is left
     out with a warning and status failed, never half-included. Ids are unique across the corpus:
     of documents that claim one symbol, the first in doc_id order cites by it and the others as
-    `symbol@doc_id`.
+    `symbol@doc_id`. Only documents whose files changed since the last assembly are read (the
+    ledger); the others' entries are taken as they were.
     """
-    held: list[pa.Table] = []
-    streamed: dict[str, list[WorkPart]] = {n: [] for n in STREAMED}
+    data_dir = Path(data_dir)
+    held = Held(data_dir)
+    before = _load_ledger(data_dir)
+    order = sorted(doc_ids)
+    folders = _key_folders(data_dir, order[0]) if order else []
+    keys = {doc_id: _file_key(folders, doc_id) for doc_id in order}
+    fresh = [d for d in order if (before.get(d) or {}).get("key") != keys[d]]
+    entries = {d: before[d] for d in order if d not in set(fresh)}
+    for doc_id, entry in zip(fresh, read_ahead(lambda d: _read_entry(data_dir, d, keys[d], held), fresh)):
+        entries[doc_id] = entry
+        held.prune(doc_id)
+    held.forget(set(order))
+
+    slim: list[dict] = []
+    streamed: dict[str, list[WorkPart]] = {n: [] for n in HELD}
     quarantine: list[dict] = []
     statuses: list[dict] = []
     inputs: list[dict] = []
     warnings: list[str] = []
     cited: dict[str, str] = {}  # citation prefix -> the document citing by it
     seen_bytes: dict[str, str] = {}  # source sha256 -> the document holding those bytes
-    snapshot = Snapshot(data_dir)
-    for doc_id, loaded in zip(order := sorted(doc_ids), read_ahead(lambda d: _load_document(data_dir, d, snapshot), order)):
-        raw, stamp = loaded.raw, loaded.stamp
+    fingerprints: dict[str, str] = {}
+    for doc_id in order:
+        entry = entries[doc_id]
+        raw, stamp = entry["raw"], entry["stamp"]
         try:
-            if loaded.missing:
-                raise loaded.missing
+            if entry["missing"]:
+                raise FileNotFoundError(entry["missing"])
             inputs += _inputs(doc_id, raw)
             # A document a stage raised on, or that changed while it was read, is never stamped
             # (its next build redoes it): its raw row, set aside by that stage, says what happened.
@@ -301,36 +394,105 @@ def assemble(data_dir: Path, doc_ids: list[str]) -> Corpus:
                                             raw["detail"], stamp))
                 continue
             seen_bytes[raw["source_sha256"]] = doc_id
-            if loaded.missing_tables:
-                raise loaded.missing_tables
+            if entry["missing_tables"]:
+                raise FileNotFoundError(entry["missing_tables"])
         except FileNotFoundError as exc:
             warnings.append(f"{doc_id}: left out of the release: {exc}")
             statuses.append(_status_row(doc_id, raw, "failed", "incomplete", f"left out of the release: {exc}", stamp))
             continue
-        counts = {f"n_{name}": loaded.rows[name] for name in STREAMED}
-        tables = {"documents": loaded.documents}
-        doc = tables["documents"]
-        for name, value in counts.items():
-            doc = doc.set_column(doc.schema.get_field_index(name), doc.schema.field(name),
-                                 pa.array([value], pa.int64()))
-        tables["documents"] = doc
-        base = doc.column("symbol")[0].as_py() or doc_id
+        counts = {f"n_{name}": entry["rows"][name] for name in STREAMED}
+        document = entry["document"]
+        base = document["symbol"] or doc_id
         cite = citation_prefix(base, doc_id, cited)
         while cite in cited:  # a symbol that itself reads like "X@doc"
             cite = f"{cite}@{doc_id}"
-        _cite_as(tables, doc_id, cite, cited)
+        doc_warnings = _cite_warnings(document, doc_id, cite, cited)
         cited[cite] = doc_id
-        held.append(tables["documents"])
-        row = tables["documents"].select(["symbol", "warnings"]).to_pylist()[0]
+        slim.append({**document, **counts, "warnings": doc_warnings})
         statuses.append({**_status_row(doc_id, raw, "ok", None, None, stamp), **counts,
-                         "symbol": row["symbol"], "warnings": row["warnings"] or []})
-        for name, path in loaded.files.items():
-            prefix = loaded.prefix or cite  # a document without paragraphs has no ids to rewrite
-            streamed[name].append(WorkPart(doc_id, path, loaded.rows[name], None if prefix == cite else (prefix, cite)))
-    documents = (pa.concat_tables([to_arrow(t, schemas.DOCUMENTS) for t in held]) if held
-                 else schemas.DOCUMENTS.empty_table())
-    return Corpus(documents, to_arrow(quarantine, schemas.QUARANTINE), to_arrow(statuses, schemas.DOCUMENT_STATUS),
-                  streamed, inputs, warnings)
+                         "symbol": document["symbol"], "warnings": doc_warnings})
+        fingerprints[doc_id] = document_fingerprint(stamp, cite, counts, doc_warnings)
+        prefix = entry["prefix"] or cite  # a document without paragraphs has no ids to rewrite
+        rewrite = None if prefix == cite else (prefix, cite)
+        streamed["documents"].append(WorkPart(doc_id, Path(entry["files"]["documents"]), 1, None,
+                                              {**counts, "warnings": doc_warnings}))
+        for name in STREAMED:
+            streamed[name].append(WorkPart(doc_id, Path(entry["files"][name]), entry["rows"][name], rewrite))
+    partials = _update_partials(data_dir, fingerprints, streamed)
+    _save_ledger(data_dir, {d: entries[d] for d in order})
+    return Corpus(to_arrow(slim, SLIM_DOCUMENTS), to_arrow(quarantine, schemas.QUARANTINE),
+                  to_arrow(statuses, schemas.DOCUMENT_STATUS), streamed, inputs, warnings, fingerprints, partials)
+
+
+PARTIALS_KEEP = 2
+# The code the partials are made by: a change to any of these makes every document's again.
+PARTIALS_CODE = ("lib/release/stats.py", "lib/entities/catalog.py", "lib/corpus.py", "schemas.py", "gazetteers/")
+CODE_KEY = "#code"
+
+
+def _partials_root(data_dir: Path) -> Path:
+    return Path(data_dir).resolve() / "work" / "corpus" / "partials"
+
+
+def _newest_partials(root: Path) -> tuple[dict[str, pa.Table], dict[str, str]]:
+    """The newest complete set of stored partials and the fingerprint each document's were made
+    for (a set is complete once its fingerprints.json is written, last)."""
+    from pipeline.lib.release import stats
+
+    folders = sorted((p for p in root.glob("*") if (p / "fingerprints.json").is_file()), reverse=True) \
+        if root.is_dir() else []
+    for folder in folders:
+        try:
+            made_for = json.loads((folder / "fingerprints.json").read_text("utf-8"))
+            return {name: read_parquet(folder / f"{name}.parquet") for name in stats.PARTIAL_SCHEMAS}, made_for
+        except (FileNotFoundError, OSError, ValueError, pa.ArrowInvalid):
+            continue
+    return {}, {}
+
+
+def _update_partials(data_dir: Path, fingerprints: dict[str, str], parts: dict[str, list[WorkPart]]) -> dict[str, pa.Table]:
+    """The partial aggregates of every document in the corpus: those stored by an earlier
+    assembly for documents whose fingerprint is unchanged, the others computed now (their tables
+    read once, a few documents at a time). Each assembly that computes any stores a new set
+    under work/corpus/partials/<time>-<pid>/ (the newest few are kept), so two assemblies at
+    once never mix their files."""
+    from pipeline.lib.release import stats
+
+    root = _partials_root(data_dir)
+    stored, made_for = _newest_partials(root)
+    # Partials made by other code (statistics, catalog, schemas, gazetteers) are made again.
+    code = chain.files_version(*PARTIALS_CODE)
+    if made_for.pop(CODE_KEY, None) != code:
+        stored, made_for = {}, {}
+    keep = sorted(d for d, fp in fingerprints.items() if stored and made_for.get(d) == fp)
+    stale = sorted(set(fingerprints) - set(keep))
+    if not stale and set(made_for) == set(fingerprints):
+        return stored  # nothing changed since the set stored
+    fresh = {}
+    if stale:
+        wanted = set(stale)
+        fresh = stats.document_partials({name: DocumentTable(name, schemas.TABLES[name],
+                                                             [p for p in held if p.doc_id in wanted])
+                                         for name, held in parts.items()})
+    kept = pa.array(keep, pa.string())
+    partials = {}
+    for name, schema in stats.PARTIAL_SCHEMAS.items():
+        old = stored.get(name)
+        pieces = [old.filter(pc.is_in(old.column("doc_id"), kept))] if old is not None and len(kept) else []
+        if name in fresh:
+            pieces.append(fresh[name])
+        partials[name] = (pa.concat_tables([to_arrow(t, schema) for t in pieces]).combine_chunks()
+                          if pieces else schema.empty_table())
+    if stale or set(made_for) != set(fingerprints):
+        folder = root / f"{time.time_ns():020d}-{os.getpid()}"
+        folder.mkdir(parents=True)
+        for name, table in partials.items():
+            write_parquet(folder / f"{name}.parquet", table)
+        atomic_write_text(folder / "fingerprints.json",
+                          dumps_json({CODE_KEY: code, **dict(sorted(fingerprints.items()))}, indent=None))
+        for old_set in sorted(p for p in root.iterdir() if p.is_dir())[:-PARTIALS_KEEP]:
+            shutil.rmtree(old_set, ignore_errors=True)
+    return partials
 
 
 def read_ahead(read, items: list, *, threads: int = 4, window: int = 64) -> Iterator:
@@ -339,3 +501,10 @@ def read_ahead(read, items: list, *, threads: int = 4, window: int = 64) -> Iter
     with ThreadPoolExecutor(threads) as pool:
         for i in range(0, len(items), window):
             yield from pool.map(read, items[i:i + window])
+
+
+def document_fingerprint(stamp: dict, cite: str, counts: dict[str, int], warnings: list[str] | None) -> str:
+    """What a document's rows in the release are made from (see Corpus.fingerprints)."""
+    made_of = {"stamp": {k: stamp.get(k) for k in ("source_sha256", "sidecar_sha256", "settings", "stages")},
+               "cite": cite, "counts": counts, "warnings": list(warnings or [])}
+    return "sha256:" + hashlib.sha256(json.dumps(made_of, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

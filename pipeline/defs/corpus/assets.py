@@ -5,16 +5,15 @@ catalog and the statistics. Each hands its output to the next through the IO man
 from collections import Counter
 
 import dagster as dg
-import polars as pl
 
 from pipeline import schemas
 from pipeline.defs.metadata import KINDS, OWNERS, check_results, listed, preview, table_metadata
 from pipeline.defs.partitions import documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import chain, invariants
-from pipeline.lib.corpus import Corpus, assemble
-from pipeline.lib.entities.tagger import CATALOG_COLUMNS, build_catalog
-from pipeline.lib.release.stats import Statistics
+from pipeline.lib.corpus import PARTIALS_CODE, Corpus, assemble
+from pipeline.lib.entities.catalog import catalog_from_partials
+from pipeline.lib.release.stats import Statistics, combine
 from pipeline.lib.storage import to_arrow
 
 GROUP = "corpus"
@@ -22,9 +21,10 @@ GROUP = "corpus"
 
 @dg.asset(
     deps=[s.name for s in chain.STAGES], group_name=GROUP, kinds=KINDS, owners=OWNERS,
-    code_version=chain.files_version("lib/corpus.py", "lib/workdir.py", "lib/stamps.py", "schemas.py"),
-    description="Every document's work files assembled once for the corpus assets: documents and "
-                "quarantine, the other tables linked into a snapshot and read a few documents at a time.",
+    code_version=chain.files_version("lib/workdir.py", "lib/stamps.py", *PARTIALS_CODE),
+    description="Every document's work files assembled once for the corpus assets: where each stands, its "
+                "metadata, links to its tables and its partial aggregates for the statistics. Only "
+                "documents changed since the last assembly are read again.",
 )
 def corpus(context: dg.AssetExecutionContext, settings: UnparlSettings) -> dg.Output[Corpus]:
     keys = context.instance.get_dynamic_partitions(documents_partitions.name)
@@ -71,15 +71,15 @@ def document_status(context: dg.AssetExecutionContext, corpus: Corpus):
 
 @dg.asset(
     group_name=GROUP, kinds=KINDS, owners=OWNERS,
-    code_version=chain.files_version("lib/entities/tagger.py", "lib/text/un_symbols.py", "gazetteers/", "schemas.py"),
+    code_version=chain.files_version("lib/entities/catalog.py", "lib/entities/tagger.py", "lib/text/un_symbols.py",
+                                     "gazetteers/", "schemas.py"),
     check_specs=[dg.AssetCheckSpec("entity_ids_unique", asset="entity_catalog", blocking=True,
                                    description="The catalog lists each entity once.")],
     description="One row per canonical entity of the corpus: type, Chinese name, aliases, ISO3 for "
                 "countries, mentions and documents.",
 )
 def entity_catalog(context: dg.AssetExecutionContext, corpus: Corpus):
-    mentions = corpus.tables()["entities"].read(list(CATALOG_COLUMNS))
-    catalog = to_arrow(build_catalog(pl.from_arrow(mentions)), schemas.ENTITY_CATALOG)
+    catalog = to_arrow(catalog_from_partials(corpus.partials["entity_mentions"]), schemas.ENTITY_CATALOG)
     meta = table_metadata(catalog, schemas.ENTITY_CATALOG, ["entity_id", "type", "name_zh", "iso3", "n_mentions"])
     meta["by_type"] = dg.MetadataValue.json(dict(Counter(catalog.column("type").cast("string").to_pylist())))
     yield dg.Output(catalog, metadata=meta)
@@ -88,13 +88,13 @@ def entity_catalog(context: dg.AssetExecutionContext, corpus: Corpus):
 
 @dg.asset(
     group_name=GROUP, kinds=KINDS, owners=OWNERS,
-    code_version=chain.files_version("lib/release/stats.py", "lib/text/structure.py", "lib/text/un_symbols.py", "gazetteers/stopwords_un.txt",
-                                     "gazetteers/sdg_goals.tsv"),
+    code_version=chain.files_version("lib/release/stats.py", "lib/entities/catalog.py", "lib/text/structure.py",
+                                     "lib/text/un_symbols.py", "gazetteers/"),
     description="Corpus statistics: per-document profiles, entity counts, countries, SDGs, operative "
                 "verbs, keywords, entity co-occurrence and the citation graph, computed with Polars.",
 )
 def corpus_statistics(context: dg.AssetExecutionContext, corpus: Corpus, entity_catalog) -> dg.Output[Statistics]:
-    statistics = Statistics.of({**corpus.tables(), "entity_catalog": entity_catalog})
+    statistics = combine(corpus.partials, corpus.documents, corpus.quarantine, entity_catalog)
     meta = {f"rows/{name}": t.num_rows for name, t in statistics.tables.items()}
     for name in ("stats_entities_corpus", "stats_countries", "stats_operative_verbs"):
         if name in statistics.tables:

@@ -6,15 +6,21 @@ non-overlapping set:
 * ``gazetteer``: one Aho-Corasick automaton (pyahocorasick) over every name and
   alias in the data files of ``pipeline/gazetteers/`` (UN Member and observer
   States with ISO 3166-1 alpha-3 codes, regions and places, UN system entities,
-  parliamentary and regional bodies, instruments, recurring events). Generic
-  group names (各国议会, 会员国, 联合国系统 …) are in the automaton too, as
-  blockers: a blocker that wins a span suppresses every shorter entity inside
-  it and is itself not emitted.
-* ``pattern``: regular expressions for document symbols, resolution and
-  decision numbers, titles in 《》 (nesting handled), SDG goals, dates,
-  percentages, numbered sessions and conferences, named national parliaments
-  (a country or place followed by its chamber), UN-prefixed body names and
-  transliterated personal names written with the middle dot.
+  parliamentary and regional bodies, instruments, publications, recurring
+  events, the UN's collective and office actors: 会员国, 各国议会, 秘书长,
+  联合国系统 … as ACTOR, 可持续发展目标 as sdg:all). Categories and words that
+  hold a name without naming it (发展中国家, 葡萄牙语国家, 副秘书长) are in the
+  automaton too, as blockers: a blocker that wins a span suppresses every
+  shorter entity inside it and is itself not emitted.
+* ``pattern``: regular expressions for document symbols (with their corrigenda),
+  resolution and decision numbers (each item of a list; the old styles
+  决议案四十六(一九四八) and 决议案三九六(五)), numbered meetings (named by their
+  verbatim record, event:S/PV.4872), titles in 《》 (nesting handled; LAW for an
+  instrument's title, PUBLICATION for any other, a country's own law carrying
+  the country), SDG goals, dates, percentages, numbered sessions and
+  conferences, named national parliaments (a country or place followed by its
+  chamber), UN-prefixed body names and transliterated personal names written
+  with the middle dot.
 * ``abbreviation``: definitions of the form ``FULL(SHORT)`` / ``FULL（SHORT）``
   are learned per document; the short form inherits the full form's entity id
   and every later occurrence of it in the document is tagged.
@@ -22,8 +28,8 @@ non-overlapping set:
   organisations and places the other finders miss.
 
 Overlaps are resolved greedily: the longest span wins; between spans of equal
-length the type priority decides, DOC > LAW > EVENT > ORG > GPE > PERSON >
-SDG > DATE > PERCENT, then the method priority gazetteer > pattern >
+length the type priority decides, DOC > LAW > PUBLICATION > EVENT > ORG >
+ACTOR > GPE > PERSON > SDG > DATE > PERCENT, then the method priority gazetteer > pattern >
 abbreviation > pos. So a country inside an organisation's name
 (联合国马里多层面综合稳定团) or a date inside a title (《2030 年议程》) is
 part of the longer mention and is not emitted on its own. Short names of two
@@ -31,7 +37,9 @@ characters or fewer must also line up with word boundaries (jieba), which keeps
 中国 out of 发展中国家 and 加纳 out of 增加纳入.
 
 Entities are found paragraph by paragraph, so a mention never crosses a
-paragraph boundary; offsets are code points into the document's clean_text.
+paragraph boundary; offsets are code points into the document's clean_text. In
+an operative paragraph, the mentions its verbs address (促请会员国…) get the role
+'addressee' (``_mark_addressees``).
 """
 from __future__ import annotations
 
@@ -44,11 +52,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from itertools import compress
 from pathlib import Path
 
 from pipeline.lib.text import un_symbols
 from pipeline.lib.text.structure import cn_to_int
 from pipeline.lib.text.un_symbols import resolution_symbol
+from pipeline.schemas import ENTITY_ROLES
 
 import ahocorasick
 import pyarrow as pa
@@ -56,11 +66,13 @@ import pyarrow as pa
 GAZETTEER_DIR = Path(__file__).resolve().parents[2] / "gazetteers"
 GAZETTEER_FILES = (
     "countries.tsv", "places.tsv", "un_entities.tsv", "other_orgs.tsv",
-    "instruments.tsv", "events.tsv", "generic_groups.tsv",
+    "instruments.tsv", "events.tsv", "generic_groups.tsv", "actors.tsv", "publications.tsv",
+    "sdg_all.tsv",
 )
 SDG_FILE = "sdg_goals.tsv"
 
-TYPE_PRIORITY = ("DOC", "LAW", "EVENT", "ORG", "GPE", "PERSON", "SDG", "DATE", "PERCENT")
+TYPE_PRIORITY = ("DOC", "LAW", "PUBLICATION", "EVENT", "ORG", "ACTOR", "GPE", "PERSON", "SDG", "DATE",
+                 "PERCENT")
 METHOD_PRIORITY = ("gazetteer", "pattern", "abbreviation", "pos")
 _TYPE_RANK = {type_: rank for rank, type_ in enumerate(TYPE_PRIORITY)}
 _METHOD_RANK = {method: rank for rank, method in enumerate(METHOD_PRIORITY)}
@@ -157,7 +169,8 @@ def _load_entries() -> tuple[list[GazetteerEntry], list[str]]:
         ))
     for file_name, type_ in (("places.tsv", "GPE"), ("un_entities.tsv", "ORG"),
                              ("other_orgs.tsv", "ORG"), ("instruments.tsv", "LAW"),
-                             ("events.tsv", "EVENT")):
+                             ("events.tsv", "EVENT"), ("actors.tsv", "ACTOR"),
+                             ("publications.tsv", "PUBLICATION"), ("sdg_all.tsv", "SDG")):
         for row in _read_table(GAZETTEER_DIR / file_name):
             entries.append(GazetteerEntry(
                 row["entity_id"], type_, row["name_zh"], row.get("name_en") or None,
@@ -241,6 +254,7 @@ class Candidate:
     entity_id: str
     method: str
     value: str | None = None
+    role: str | None = None  # 'addressee' (see _mark_addressees)
 
     def key(self) -> tuple:
         return (
@@ -274,6 +288,15 @@ def resolve_overlaps(candidates: Iterable[Candidate]) -> list[Candidate]:
 
 # --------------------------------------------------------------------------- tokens
 
+@lru_cache(maxsize=1)
+def _verbs_jieba_mistags() -> frozenset[str]:
+    """Verbs that open resolution paragraphs (gazetteers/operative_verbs.tsv, 铭记, 注意到 …) and
+    verbs jieba tags as nouns or adjectives before an object (尊重, 复查)."""
+    from pipeline.lib.text.structure import operative_verbs
+
+    return frozenset(operative_verbs()) | {"尊重", "复查", "覆按"}
+
+
 TOKEN_COLUMNS = ("text", "pos", "char_start", "char_end")
 
 
@@ -287,9 +310,13 @@ class ParagraphTokens:
 
     @cached_property
     def noun_ends(self) -> set[int]:
-        """Where a noun or an adjective ends on a Han character."""
+        """Where a noun or an adjective of two characters or more ends on a Han character (not
+        a verbal noun, nor a verb jieba tags as a noun or an adjective: 铭记大会, 尊重大会 are
+        verb and object; nor one character, a preposition jieba tags as a noun: 经大会)."""
+        verbs = _verbs_jieba_mistags()
         return {end for end, pos, word in zip(self.end, self.pos, self.text)
-                if (pos or "")[:1] in ("n", "a") and _HAN_FIRST <= word[-1:] <= _HAN_LAST}
+                if (pos or "")[:1] in ("n", "a") and pos != "vn" and len(word) > 1 and word not in verbs
+                and _HAN_FIRST <= word[-1:] <= _HAN_LAST}
 
 
 class DocumentTokens:
@@ -367,10 +394,8 @@ class ArrowDocumentTokens(DocumentTokens):
         self.text, self.pos, self.start, self.end = text, pos, start, end
 
     def _bounds(self, start: int, end: int) -> tuple[int, int]:
-        import numpy as np
-
-        lo, hi = np.searchsorted(self.start, [start, end], side="left")
-        return int(lo), int(hi)
+        search = self.start.searchsorted  # two scalar searches cost less than one of a list
+        return int(search(start)), int(search(end))
 
     def _columns(self, lo: int, hi: int) -> tuple[list, list, list, list]:
         n = max(0, hi - lo)
@@ -394,6 +419,10 @@ def _boundaries(text: str, tokens: ParagraphTokens | None) -> set[int]:
     return edges
 
 
+# Short titles that are common nouns outside 《》 (a programme, a charter); a longer name
+# (开罗宣言, 巴黎协定) is the instrument wherever it is printed
+GENERIC_SHORT_TITLES = frozenset({"行动纲要", "行动纲领", "行动计划", "行动议程"})
+
 # Gazetteer names that are also common head nouns: a name only when no word
 # qualifies them, i.e. at the start or after punctuation or a function word.
 HEAD_NOUN_NAMES = frozenset({"秘书处"})
@@ -411,7 +440,8 @@ def _gazetteer_candidates(text: str, edges: set[int],
         for entity_id, type_ in values:
             if short and type_ != BLOCKER:
                 # short names are common substrings: demand word boundaries
-                if start not in edges or (type_ != "ORG" and end not in edges):
+                if start not in edges or (type_ != "ORG" and end not in edges
+                                          and not (type_ == "GPE" and _GLUED_AFTER_PLACE.match(text, end))):
                     continue
                 # 议会大会, 平等大会: a short organ name right after a noun or
                 # adjective is the head of a compound, not the organ
@@ -421,7 +451,7 @@ def _gazetteer_candidates(text: str, edges: set[int],
                 # 秘书处 alone is the UN Secretariat; 国民议会秘书处, 联合秘书处,
                 # 《公约》秘书处 are other secretariats
                 continue
-            if type_ == "LAW" and len(normalise_name(key)) <= 4:
+            if type_ == "LAW" and (len(normalise_name(key)) <= 2 or key in GENERIC_SHORT_TITLES):
                 # 宪章, 行动纲要: short titles are titles only inside 《》
                 continue
             found.append(Candidate(start, end, type_, entity_id, "gazetteer"))
@@ -436,38 +466,76 @@ RES_NUMBER = un_symbols.RESOLUTION_NUMBER
 RES_LIST_RE = re.compile(
     rf"(第\s*)?({RES_NUMBER}(?:\s*(?:、|和|及|与)\s*{RES_NUMBER})*)\s*号\s*(决议|决定)"
 )
-SC_RES_RE = re.compile(rf"(第\s*)?{un_symbols.SC_RESOLUTION_CITATION}")
+SC_ITEM_RE = re.compile(un_symbols.SC_RESOLUTION_ITEM)
+# 第338(1973)号、十月二十五日第340(1973)号和第362(1974)号等决议: one list, every item its own DOC
+SC_RES_RE = re.compile(
+    rf"(第\s*)?{un_symbols.SC_RESOLUTION_ITEM}"
+    rf"(?:{un_symbols.SC_RESOLUTION_LIST_SEPARATOR}{un_symbols.SC_RESOLUTION_ITEM})*\s*(?:等\s*)?决议(?!案)"
+)
+OLD_RES_RE = re.compile(un_symbols.OLD_RESOLUTION)
+OLD_HEADING_RE = re.compile(un_symbols.OLD_RESOLUTION_HEADING)
+CORRIGENDA_RE = re.compile(un_symbols.CORRIGENDA)
 OWN_NUMBER_RE = re.compile(rf"^\s*{un_symbols.GA_RESOLUTION_HEADING}")
 _ORGAN_BEFORE = 12
+
+
+def _doc(start: int, end: int, symbol: str, method: str = "pattern") -> Candidate:
+    symbol = un_symbols.symbol_key(symbol)  # S/RES/2334 (2016) is doc:S/RES/2334(2016)
+    return Candidate(start, end, "DOC", f"doc:{symbol}", method, symbol)
 
 
 def _doc_candidates(text: str, *, para_kind: str | None, own_symbol: str | None,
                     doc_type: str | None) -> list[Candidate]:
     found = []
     for m in un_symbols.find_symbols(text):
-        symbol = un_symbols.symbol_key(m.group(0))  # S/RES/2334 (2016) is doc:S/RES/2334(2016)
-        found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
-    for m in _finditer(RES_LIST_RE, text, "号"):
-        numbers = list(re.finditer(RES_NUMBER, m.group(2)))
-        context = text[max(0, m.start() - _ORGAN_BEFORE):m.start()]
-        if len(numbers) == 1:
-            symbol = resolution_symbol(numbers[0].group(0), m.group(3), context)
-            found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
-            continue
-        base = m.start(2)
-        for num in numbers:
-            symbol = resolution_symbol(num.group(0), m.group(3), context)
-            found.append(Candidate(base + num.start(), base + num.end(), "DOC",
-                                   f"doc:{symbol}", "pattern", symbol))
-    for m in _finditer(SC_RES_RE, text, "号"):
-        symbol = un_symbols.symbol_key(un_symbols.sc_resolution_symbol(m.group(2), m.group(3)))
-        found.append(Candidate(m.start(), m.end(), "DOC", f"doc:{symbol}", "pattern", symbol))
+        found.append(_doc(m.start(), m.end(), m.group(0)))
+        more = CORRIGENDA_RE.match(text, m.end())
+        if more:
+            # S/11670和Corr.1和2: the corrigenda are documents of their own
+            base, kind = un_symbols.symbol_key(m.group(0)), more.group(1)
+            found.append(_doc(more.start(1), more.end(2), f"{base}/{kind}.{more.group(2)}"))
+            for extra in re.finditer(r"\d{1,2}", more.group(3)):
+                at = more.start(3) + extra.start()
+                found.append(_doc(at, at + len(extra.group(0)), f"{base}/{kind}.{extra.group(0)}"))
+    old = OLD_HEADING_RE.match(text) if para_kind in ("front_matter", "heading", None) else None
+    if old and un_symbols.old_resolution_symbol(old.group(1), old.group(2)):
+        # 四十八(一九四八).一九四八年四月二十三日决议案: the resolution's own number, old style
+        found.append(_doc(old.start(1), old.end(2) + 1,
+                          un_symbols.old_resolution_symbol(old.group(1), old.group(2))))
     own = OWN_NUMBER_RE.match(text)
     if own and (doc_type or "").lower() == "resolution" and para_kind not in ("footnote",):
         # the resolution's own number printed above its title: it names this
         # document, whatever the printed number says
         symbol = own_symbol or un_symbols.ga_resolution_symbol(own.group(1))
-        found.append(Candidate(own.start(1), own.end(1), "DOC", f"doc:{symbol}", "pattern", symbol))
+        found.append(_doc(own.start(1), own.end(1), symbol))
+    if "号" not in text and "决议案" not in text:
+        return found
+    for m in RES_LIST_RE.finditer(text):
+        numbers = list(re.finditer(RES_NUMBER, m.group(2)))
+        context = text[max(0, m.start() - _ORGAN_BEFORE):m.start()]
+        if len(numbers) == 1:
+            found.append(_doc(m.start(), m.end(), resolution_symbol(numbers[0].group(0), m.group(3), context)))
+            continue
+        base = m.start(2)
+        for num in numbers:
+            found.append(_doc(base + num.start(), base + num.end(),
+                              resolution_symbol(num.group(0), m.group(3), context)))
+    for m in SC_RES_RE.finditer(text):
+        items = list(SC_ITEM_RE.finditer(text, m.start(), m.end()))
+        if len(items) == 1 and "等" not in text[items[0].end():m.end()]:
+            item = items[0]
+            found.append(_doc(m.start(), m.end(), un_symbols.sc_resolution_symbol(item.group(1), item.group(2))))
+            continue
+        for item in items:  # each number(year) of the list
+            end = item.end() - 1
+            while text[end - 1] in " 号":
+                end -= 1
+            found.append(_doc(item.start(), end, un_symbols.sc_resolution_symbol(item.group(1), item.group(2))))
+    for m in OLD_RES_RE.finditer(text):
+        number, second = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        symbol = un_symbols.old_resolution_symbol(number, second)
+        if symbol:
+            found.append(_doc(m.start(), m.end(), symbol))
     return found
 
 
@@ -500,12 +568,49 @@ def law_id_for(title: str) -> str:
     return gaz.law_titles.get(key) or f"law:{key}"
 
 
+# What a legal instrument's, an agenda's or a declaration's title ends with; any other title in
+# 《》 (a report, a toolkit, a handbook, another body's resolution) is a PUBLICATION.
+INSTRUMENT_HEADS = ("公约", "条约", "协定", "协议", "议定书", "宪章", "宣言", "议程", "纲领", "纲要", "框架",
+                    "战略", "计划", "原则", "契约", "宪法", "法典", "规约", "守则", "准则", "成果", "成果文件",
+                    "共识", "章程", "盟约", "规则", "条例", "法", "承诺")
+NOT_LAW_ENDINGS = ("方法", "办法", "做法", "想法", "看法", "手法", "说法")
+# A country's own laws: 《宪法》, 《资产申报法》, 《军事司法法典》 are the country's (law:…@ISO3)
+NATIONAL_LAW_HEADS = ("宪法", "法", "法典", "条例")
+INTERNATIONAL_WORDS = ("国际", "联合国", "世界", "全球", "区域", "人道主义法")
+
+
+def title_entity(title: str) -> tuple[str, str]:
+    """(type, entity id) of a title in 《》: the gazetteer's when it knows the title, else LAW
+    (law:<title>) for an instrument's title and PUBLICATION (pub:<title>) for any other."""
+    gaz = load_gazetteer()
+    key = normalise_name(title)
+    if key in gaz.law_titles:
+        return "LAW", gaz.law_titles[key]
+    known = gaz.by_name.get(key)
+    if known and known[1] == "PUBLICATION":
+        return "PUBLICATION", known[0]
+    if key.endswith(INSTRUMENT_HEADS) and not key.endswith(NOT_LAW_ENDINGS):
+        return "LAW", f"law:{key}"
+    return "PUBLICATION", f"pub:{key}"
+
+
+def is_national_law(key: str) -> bool:
+    return key.endswith(NATIONAL_LAW_HEADS) and not key.endswith(NOT_LAW_ENDINGS) \
+        and not any(word in key for word in INTERNATIONAL_WORDS)
+
+
+def national_law_id(key: str, iso3: str) -> str:
+    """A country's law: law:constitution@MLI for its constitution, law:<title>@<ISO3> else."""
+    return f"law:constitution@{iso3}" if key == "宪法" else f"law:{key}@{iso3}"
+
+
 def _law_candidates(text: str) -> list[Candidate]:
     found = []
     for start, end in title_spans(text):
         if end - start <= 2:
             continue
-        found.append(Candidate(start, end, "LAW", law_id_for(text[start:end]), "pattern"))
+        type_, entity_id = title_entity(text[start:end])
+        found.append(Candidate(start, end, type_, entity_id, "pattern"))
     return found
 
 
@@ -550,6 +655,9 @@ DATE_CN_YEAR_RE = re.compile(r"([〇零一二三四五六七八九]{4})\s*年")
 # 一九四二年一月一日, 二〇一九年十二月: older texts (the Charter) write whole dates in Han numerals
 DATE_CN_FULL_RE = re.compile(r"([〇零一二三四五六七八九]{4})\s*年\s*(十[一二]?|[一二三四五六七八九])\s*月"
                              r"(?:\s*(三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])\s*日)?")
+# 十月二十五日 without its year (in a list of resolutions adopted that year): --10-25
+DATE_CN_DAY_RE = re.compile(r"(?<![〇零一二三四五六七八九年])(十[一二]?|[一二三四五六七八九])\s*月"
+                            r"\s*(三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])\s*日")
 DASHES = ("-", "–", "—")
 DATE_RANGE_RE = re.compile(YEAR + r"\s*[-–—]\s*(1[5-9]\d\d|20\d\d)(?:\s*年(?!度))?"
                            r"(?=\s*(?:年|两年期|三年期|四年期|年度|期间|[，。、；)）]))")
@@ -590,6 +698,10 @@ def _date_candidates(text: str) -> list[Candidate]:
         if year and 1500 <= year <= 2100 and month and _valid_month_day(month, day):
             value = f"{year}-{month:02d}" + (f"-{day:02d}" if day else "")
             found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern", value))
+    for m in _finditer(DATE_CN_DAY_RE, text, "日"):
+        month, day = parse_number(m.group(1)), parse_number(m.group(2))
+        if month and day and _valid_month_day(month, day):
+            found.append(Candidate(m.start(), m.end(), "DATE", "", "pattern", f"--{month:02d}-{day:02d}"))
     for regex in (DATE_RANGE_RE, DATE_RANGE_YEAR_RE):
         for m in _finditer(regex, text, DASHES):
             if int(m.group(1)) < int(m.group(2)):
@@ -678,30 +790,42 @@ def _numbered_series_candidates(text: str) -> list[Candidate]:
     return found
 
 
-PLENARY_RE = re.compile(rf"第\s*({ORDINAL})\s*次全体会议")
+MEETING_RE = re.compile(un_symbols.MEETING)
+_ORGAN_CONTEXT_RE = re.compile(r"(安全理事会|安理会|大会)[^，。；]{0,12}$")
 
 
-def _plenary_candidates(text: str, symbol: str | None) -> list[Candidate]:
-    """第 63 次全体会议 in a General Assembly document: that session's meeting."""
-    session = un_symbols.session_of_symbol(symbol)
-    if session is None:
+def _meeting_candidates(text: str, symbol: str | None) -> list[Candidate]:
+    """第4872次会议, 第63次全体会议: a numbered meeting is an EVENT named by its verbatim
+    record's symbol (un_symbols.meeting_record): event:S/PV.4872, event:A/74/PV.63. The organ
+    is the one named just before (安全理事会第4670次会议), else the document's own (a Security
+    Council text's meetings are the Council's; a plenary meeting is the General Assembly's);
+    a meeting of an organ not known this way is not tagged."""
+    if "次" not in text:
         return []
     found = []
-    for m in PLENARY_RE.finditer(text):
+    own_organ = un_symbols.organ_of_symbol(symbol)
+    for m in MEETING_RE.finditer(text):
         number = parse_number(m.group(1))
-        if number:
-            found.append(Candidate(m.start(), m.end(), "EVENT",
-                                   f"event:unga-{session}-plenary-{number}", "pattern"))
+        if not number:
+            continue
+        named = _ORGAN_CONTEXT_RE.search(text, max(0, m.start() - 16), m.start())
+        organ = ({"大会": "A"}.get(named.group(1), "S") if named else
+                 "A" if m.group(2) else own_organ)
+        record = un_symbols.meeting_record(organ, number, un_symbols.session_of_symbol(symbol)) \
+            if organ else None
+        if record:
+            found.append(Candidate(m.start(), m.end(), "EVENT", f"event:{record}", "pattern", record))
     return found
 
 
 def _session_candidates(text: str, selected: list[Candidate], *, whole_paragraph: bool,
-                        symbol: str | None) -> list[Candidate]:
+                        symbol: str | None, state: DocumentState | None = None) -> list[Candidate]:
     """第 N 届会议 after a named organ: the organ's Nth session.
 
     The organ stays its own ORG mention; the session gets an id built from it
     (大会第七十六届会议 → event:unga-session-76). A lone session line at the
-    head of a General Assembly document is that Assembly's session.
+    head of a General Assembly document is that Assembly's session, and so is a
+    bare 第 N 届会议 after the document named the Assembly's Nth session.
     """
     found = []
     org_ends = {c.end: c for c in selected if c.type in ("ORG", "EVENT")}
@@ -720,8 +844,12 @@ def _session_candidates(text: str, selected: list[Candidate], *, whole_paragraph
                         else f"event:{_org_slug(owner.entity_id)}-{kind}-{number}")
         elif owner is None and whole_paragraph and m.group(2) == "会议" and (symbol or "").startswith("A/"):
             event_id = f"event:unga-session-{number}"
+        elif owner is None and m.group(2) == "会议" and state is not None and number in state.sessions:
+            event_id = state.sessions[number]
         else:
             continue
+        if state is not None and m.group(2) == "会议":
+            state.sessions.setdefault(number, event_id)
         found.append(Candidate(m.start(), m.end(), "EVENT", event_id, "pattern"))
     return found
 
@@ -734,6 +862,10 @@ CHAMBERS = {
     "众议院": ":lower", "下议院": ":lower", "参议院": ":upper", "上议院": ":upper",
 }
 CHAMBER_RE = re.compile(r"\s*(" + "|".join(sorted(CHAMBERS, key=len, reverse=True)) + ")")
+# What jieba glues to a short place name as one word (波兰议会, 纽约联合国总部) though the
+# place is a mention of its own
+_GLUED_AFTER_PLACE = re.compile(r"\s*(?:" + "|".join(sorted(CHAMBERS, key=len, reverse=True))
+                                + "|联合国|政府|人民|当局|问题|局势)")
 UNIC_RE = re.compile(r"\s*(新闻中心)")
 UN_BODY_SUFFIX = ("信托基金|规划署|办事处|办公室|特派团|援助团|稳定团|核查团|观察团|支助团|委员会|研究所|"
                   "基金|中心|组织|大学|部队|集团|学院|联盟|署")
@@ -828,7 +960,8 @@ def _pos_candidates(text: str, tokens: ParagraphTokens | None) -> list[Candidate
     words, tags, starts, ends = tokens.text, tokens.pos, tokens.start, tokens.end
     last = len(words) - 1
     found = []
-    for index in [i for i, pos in enumerate(tags) if pos in POS_TAGS]:
+    # the tagged names, found by a loop in C: the fallback looks at few of a paragraph's tokens
+    for index in compress(range(len(tags)), map(POS_TAGS.__contains__, tags)):
         word, pos, start, end = words[index], tags[index], starts[index], ends[index]
         # the next token, when it follows this one with no gap
         glued = words[index + 1] if index < last and starts[index + 1] == end else None
@@ -859,6 +992,8 @@ class DocumentState:
     titles: list[tuple[str, str, int]] = field(default_factory=list)  # (title, id, paragraph)
     paragraph: int = 0
     automaton: ahocorasick.Automaton | None = None
+    sessions: dict[int, str] = field(default_factory=dict)  # session number -> its event id, as named before
+    country: str | None = None  # ISO3 of the last country mentioned, for national laws
 
     def learn(self, short: str, entity_id: str, type_: str) -> None:
         if self.abbreviations.get(short) != (entity_id, type_):
@@ -1014,7 +1149,80 @@ def _link_short_titles(cands: list[Candidate], text: str, doc_text: str, start: 
                         best, match = pos, entity_id
         if match:
             cand.entity_id = match
+        elif cand.entity_id == f"law:{key}" and is_national_law(key):
+            country = _country_before(cands, cand.start) or state.country
+            if country:
+                cand.entity_id = national_law_id(key, country)
         state.titles.append((key, cand.entity_id, state.paragraph))
+
+
+_COUNTRY_ID_RE = re.compile(r"(?:gpe|org:parliament):([A-Z]{3})\b")
+
+
+def _country_of(cand: Candidate) -> str | None:
+    m = _COUNTRY_ID_RE.match(cand.entity_id) if cand.type in ("GPE", "ORG") else None
+    return m.group(1) if m else None
+
+
+def _country_before(cands: list[Candidate], position: int) -> str | None:
+    """The last country (or a country's parliament) mentioned before ``position`` (the
+    candidates are in text order)."""
+    for cand in reversed(cands):
+        if cand.start < position and cand.type in ("GPE", "ORG"):
+            country = _country_of(cand)
+            if country:
+                return country
+    return None
+
+
+# --------------------------------------------------------------------------- actors and addressees
+
+# An office or a membership right after a body other than the UN is that body's own:
+# 各国议会联盟秘书长 is the IPU's secretary-general, 安全理事会各会员国 the Council's members
+OWN_OF_THE_BODY = ("actor:secretary-general", "actor:member-states")
+
+
+def _drop_other_bodies_offices(cands: list[Candidate]) -> list[Candidate]:
+    ends = {c.end for c in cands if c.type == "ORG" and c.entity_id != "org:un"}
+    return [c for c in cands if not (c.entity_id in OWN_OF_THE_BODY and c.start in ends)]
+
+
+(ADDRESSEE,) = ENTITY_ROLES  # the values of entities.role
+
+# The verbs by which an operative paragraph addresses someone, and the adverbs they may carry
+ADDRESSING_VERBS = ("欢迎", "鼓励", "邀请", "促请", "敦促", "吁请", "呼吁", "恳请", "要求", "赞扬", "请")
+_ADDRESSING_RE = re.compile(
+    r"(?:^|[，；。]|并|又|还|也)\s*(?:又|还|再次|也|并|进一步|强烈|大力|谨|继续)?\s*"
+    rf"({'|'.join(ADDRESSING_VERBS)})(?![求愿示假])")
+_LABEL_RE = re.compile(r"^\s*(?:\d{1,3}\s*[.．]|[(（][a-z]{1,4}[)）])\s*")
+# What may stand between the verb and its first addressee, and between two addressees:
+# quantifiers and qualifiers (所有, 其他有关), conjunctions, the 包括…在内的 frame
+_ADDRESSEE_GAP_RE = re.compile(r"^(?:[\s、，()（）]|和|及|以及|或|包括|在内的|所有|全体|各|其他|其它|有关|相关|"
+                               r"各组织|机构|实体|基金和方案|特别是|尤其是)*$")
+ADDRESSEE_TYPES = ("ACTOR", "ORG", "GPE")
+
+
+def _mark_addressees(text: str, cands: list[Candidate]) -> None:
+    """In an operative paragraph, the mentions a verb of ADDRESSING_VERBS addresses get role
+    'addressee': the run of ACTOR, ORG and GPE mentions that follows the verb, separated only
+    by conjunctions and qualifiers (促请会员国包括各国议会…以及其他有关利益攸关方 → 会员国,
+    各国议会; 鼓励联合国和各国议会联盟 → both). A verb opens the paragraph (after its number)
+    or a clause (after a comma, 并, 又)."""
+    body = _LABEL_RE.match(text)
+    offset = body.end() if body else 0
+    actors = [c for c in cands if c.type in ADDRESSEE_TYPES]
+    for m in _ADDRESSING_RE.finditer(text[offset:]):  # '^' is where the paragraph's words begin
+        position = offset + m.end(1)
+        if text.startswith("作为", position):  # 邀请作为…专门机构的世界卫生组织: past the apposition
+            of = text.find("的", position, position + 30)
+            position = of + 1 if of > 0 else position
+        for cand in actors:
+            if cand.start < position:
+                continue
+            if not _ADDRESSEE_GAP_RE.match(text[position:cand.start]):
+                break
+            cand.role = ADDRESSEE
+            position = cand.end
 
 
 # --------------------------------------------------------------------------- public API
@@ -1036,7 +1244,7 @@ def tag_paragraph(text: str, *, state: DocumentState, para_kind: str | None = No
     cands += _date_candidates(text)
     cands += _percent_candidates(text)
     cands += _numbered_series_candidates(text)
-    cands += _plenary_candidates(text, symbol)
+    cands += _meeting_candidates(text, symbol)
     cands += _un_body_candidates(text)
     cands += _person_candidates(text)
     cands += _learned_candidates(text, state, edges)
@@ -1044,13 +1252,17 @@ def tag_paragraph(text: str, *, state: DocumentState, para_kind: str | None = No
     cands += _pos_candidates(text, tokens)
     chosen = resolve_overlaps(cands)
     sessions = _session_candidates(text, chosen, whole_paragraph=len(text.strip()) <= 12,
-                                   symbol=symbol)
+                                   symbol=symbol, state=state)
     if sessions:
         chosen = resolve_overlaps(chosen + sessions)
     learned = _learn_abbreviations(text, chosen, state, cands)
     if learned:
         chosen = resolve_overlaps(chosen + learned + _learned_candidates(text, state, edges))
+    chosen = _drop_other_bodies_offices(chosen)
     _link_short_titles(chosen, text, doc_text, start, state)
+    if para_kind == "operative":
+        _mark_addressees(text, chosen)
+    state.country = _country_before(chosen, len(text)) or state.country
     state.paragraph += 1
     return chosen
 
@@ -1066,17 +1278,20 @@ def tag_entities(*, doc_id: str, symbol: str | None, doc_type: str | None, clean
     with those columns. Without them, jieba cuts each
     paragraph again for the word boundaries."""
     state = DocumentState()
+    # A text in traditional script is matched as simplified (the gazetteers' script), character
+    # for character, so every offset holds; the mentions keep the document's own characters.
+    matched_text = simplified(clean_text)
     sentence_starts = sorted((s["char_start"], s["char_end"], s["sent_id"]) for s in sentences)
     starts = [s[0] for s in sentence_starts]
     doc_tokens = DocumentTokens.of(tokens)
     rows: list[dict] = []
     for para in sorted(paragraphs, key=lambda p: p["char_start"]):
         start, end = para["char_start"], para["char_end"]
-        text = clean_text[start:end]
+        text = matched_text[start:end]
         para_tokens = doc_tokens.paragraph(start, end) if doc_tokens is not None else None
         for cand in tag_paragraph(text, state=state, para_kind=para.get("kind"), symbol=symbol,
                                   doc_type=doc_type, tokens=para_tokens,
-                                  doc_text=clean_text, start=start):
+                                  doc_text=matched_text, start=start):
             a, b = start + cand.start, start + cand.end
             index = bisect.bisect_right(starts, a) - 1
             sent_id = None
@@ -1088,8 +1303,30 @@ def tag_entities(*, doc_id: str, symbol: str | None, doc_type: str | None, clean
                 "char_start": a, "char_end": b, "method": cand.method,
                 "value": cand.value if cand.value is not None else (
                     cand.entity_id[4:] if cand.type == "DOC" else None),
+                "role": cand.role,
             })
     return rows
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc  # OpenCC's own tables, as the metadata reader uses them
+
+    return opencc.OpenCC("t2s").convert
+
+
+# Characters of traditional script that simplified texts never hold and any traditional UN text
+# does (會 國 與 為 議 這 們 個 來 發 對 時 說 於 關 經 歲 區 際 長 …): without one, nothing to convert
+_TRADITIONAL_RE = re.compile("[會國與為議這們個來發對時說於關經區際長書實現應當選權聯]")
+
+
+def simplified(text: str) -> str:
+    """The text in simplified script when converting it keeps every character's place (OpenCC's
+    t2s, which converts character by character except for a few phrases), else the text."""
+    if not _TRADITIONAL_RE.search(text):
+        return text
+    converted = _t2s()(text)
+    return converted if len(converted) == len(text) else text
 
 
 CATALOG_COLUMNS = ["entity_id", "type", "text", "doc_id"]  # what build_catalog reads of the mentions

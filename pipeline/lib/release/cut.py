@@ -1,5 +1,5 @@
-"""Cutting a release: an immutable, versioned folder of Parquet, JSON and
-metadata, with an archive beside it, and LATEST naming the newest.
+"""Cutting a release: an immutable, versioned folder of Parquet, JSON Lines, CoNLL-U and
+metadata, LATEST naming the newest, and (written apart, archive_release) an archive beside it.
 
 Versions are calendar versions (vYYYY.MM.DD, then vYYYY.MM.DD.2 for a second
 release on the same day), as PUDL names its releases. A release is built in a
@@ -26,7 +26,8 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,11 +40,12 @@ from pipeline import schemas
 from pipeline.lib import storage
 from pipeline.lib.release import verify as release_verify
 from pipeline.lib.release.card import croissant_metadata, data_card, data_package
-from pipeline.lib.release.charts import cjk_font_path, draw_charts
+from pipeline.lib.release.site import write_index
+from pipeline.lib.release.charts import draw_charts
 from pipeline.lib.release.stats import STATS_DESCRIPTIONS, STATS_SCHEMAS
 
 DATASET = "unparl"
-JSONL_TABLES = ("documents", "paragraphs", "entities", "document_status")
+JSONL_TABLES = ("documents", "paragraphs", "sentences", "entities", "entity_catalog", "document_status", "quarantine")
 LOCK_FILE = ".release.lock"
 TEMP_PREFIX = ".build-"
 ARCHIVE_TEMP_PREFIX = ".archive-"
@@ -77,6 +79,8 @@ class ReleaseResult:
     # The release's checks (release_verify), run once on the folder before it is published:
     # a release that fails one is not published. Empty when no release was written.
     checks: dict[str, tuple[bool, dict]] = field(default_factory=dict)
+    parts_written: int = 0  # parts of the per-document tables written anew
+    parts_linked: int = 0  # parts linked, unchanged, from the previous release
 
 
 # --- versions -----------------------------------------------------------------------------
@@ -174,8 +178,9 @@ class _HashingFile:
 
 def is_content_file(name: str) -> bool:
     """Whether a release file (its path in the release, as manifest.json has it) is one the
-    content hash covers: the tables in Parquet and JSON Lines, and statistics.json."""
-    return "/" not in name and (name.endswith((".parquet", ".jsonl")) or name == "statistics.json")
+    content hash covers: the tables' parts in Parquet, JSON Lines and CoNLL-U, and
+    statistics.json."""
+    return name.endswith((".parquet", ".jsonl", ".conllu")) or name == "statistics.json"
 
 
 def content_hash(file_sha256: dict[str, str]) -> str:
@@ -195,10 +200,28 @@ def manifest_content_hash(manifest: dict) -> str:
 
 # --- changes against the previous release -------------------------------------------------
 
-def describe_changes(previous: Path | None, documents: pa.Table, row_counts: dict[str, int]) -> dict:
-    current = {d: (s, sym) for d, s, sym in zip(documents.column("doc_id").to_pylist(),
-                                                documents.column("source_sha256").to_pylist(),
-                                                documents.column("symbol").to_pylist())}
+def table_paths(release: Path, table: str) -> list[Path]:
+    """The Parquet files of one table of a release, in order: its folder's parts, or the single
+    file of a release in the earlier flat layout."""
+    parts = sorted((release / table).glob("part-*.parquet"))
+    flat = release / f"{table}.parquet"
+    return parts or ([flat] if flat.is_file() else [])
+
+
+def read_table(release: Path, table: str, columns: list[str] | None = None) -> pa.Table:
+    """One table of a release, all its parts, in order."""
+    paths = table_paths(release, table)
+    if not paths:
+        raise FileNotFoundError(f"{release} has no table {table!r}")
+    return pa.concat_tables([pq.read_table(path, columns=columns) for path in paths])
+
+
+def table_rows(release: Path, table: str) -> int:
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in table_paths(release, table))
+
+
+def describe_changes(previous: Path | None, documents: list[dict], row_counts: dict[str, int]) -> dict:
+    current = {d["doc_id"]: (d["source_sha256"], d["symbol"]) for d in documents}
     before: dict[str, tuple[str, str | None]] = {}
     before_counts: dict[str, int] = {}
     previous_version = None
@@ -206,9 +229,10 @@ def describe_changes(previous: Path | None, documents: pa.Table, row_counts: dic
         previous_version = previous.name
         manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
         before_counts = manifest.get("tables", {})
-        old = pq.read_table(previous / "documents.parquet", columns=["doc_id", "source_sha256", "symbol"])
-        before = {d: (s, sym) for d, s, sym in zip(*(old.column(c).to_pylist()
-                                                     for c in ("doc_id", "source_sha256", "symbol")))}
+        for path in table_paths(previous, "documents"):
+            old = pq.read_table(path, columns=["doc_id", "source_sha256", "symbol"])
+            before.update({d: (s, sym) for d, s, sym in zip(*(old.column(c).to_pylist()
+                                                              for c in ("doc_id", "source_sha256", "symbol")))})
 
     def entry(doc_id: str, side: dict) -> dict:
         return {"doc_id": doc_id, "symbol": side[doc_id][1], "source_sha256": side[doc_id][0]}
@@ -245,12 +269,40 @@ def write_jsonl_rows(out, table: pa.Table) -> None:
 
 
 # Text is deflated; everything else (Parquet, already zstd-compressed, PNG) is stored as it is.
-DEFLATED_SUFFIXES = frozenset({".json", ".jsonl", ".md", ".csv", ".tsv", ".txt", ".conllu"})
+DEFLATED_SUFFIXES = frozenset({".json", ".jsonl", ".md", ".csv", ".tsv", ".txt", ".conllu", ".svg"})
 ARCHIVE_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time ZIP can hold
 
 
 def archive_name(version: str) -> str:
     return f"{DATASET}-{version}{ARCHIVE_SUFFIX}"
+
+
+def archive_release(data_dir: Path, version: str) -> tuple[Path, str]:
+    """The release's archive, `releases/unparl-<version>.zip` with its `.sha256`, written once (a
+    release's archive, like the release, is never rewritten): (path, sha256). Its cost follows the
+    size of the whole release, so it is written apart from the cut, after the release is published."""
+    data_dir = Path(data_dir)
+    releases = data_dir / "releases"
+    target = releases / archive_name(version)
+    checksum = releases / f"{archive_name(version)}.sha256"
+    with release_lock(data_dir):
+        if target.is_file() and checksum.is_file():
+            return target, checksum.read_text(encoding="utf-8").split()[0]
+        folder = releases / version
+        if not (folder / "manifest.json").is_file():
+            raise FileNotFoundError(f"{folder} is not a published release")
+        temp = releases / f"{ARCHIVE_TEMP_PREFIX}{version}-{os.getpid()}{ARCHIVE_SUFFIX}"
+        try:
+            sha = write_archive(folder, temp, f"{DATASET}-{version}")
+            os.chmod(temp, 0o644)
+            os.replace(temp, target)
+            _write_public(checksum, f"{sha}  {target.name}\n")
+            _fsync_dir(releases)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        write_index(data_dir)
+    return target, sha
 
 
 def write_archive(folder: Path, target: Path, root_name: str) -> str:
@@ -289,11 +341,15 @@ def _write_public(path: Path, text: str) -> None:
     os.chmod(path, 0o644)
 
 
-def _make_readable(folder: Path) -> None:
-    """Temporary files and folders are private (0600/0700); a release is for everyone to read."""
+def _make_readable(folder: Path, skip: set[str] = frozenset()) -> None:
+    """Temporary files and folders are private (0600/0700); a release is for everyone to read.
+    Files linked from an earlier release (`skip`) are published already and never touched."""
     os.chmod(folder, 0o755)
     for path in folder.rglob("*"):
-        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        if path.is_dir():
+            os.chmod(path, 0o755)
+        elif path.relative_to(folder).as_posix() not in skip:
+            os.chmod(path, 0o644)
 
 
 @contextlib.contextmanager
@@ -369,12 +425,17 @@ def _encoded(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def _write_table(path: Path, table, schema: pa.Schema, sort_by: list[str] | None,
-                 metadata: dict[str, str], jsonl: Path | None = None) -> tuple[dict[str, str], int]:
-    """Write one release table as Parquet (and as JSON Lines when `jsonl` is given), each file
-    hashed as it is written, in one pass over the rows: ({file name: sha256}, rows)."""
+                 metadata: dict[str, str], jsonl: Path | None = None,
+                 keep: Callable[[pa.Table], None] | None = None) -> tuple[dict[Path, str], int]:
+    """Write one table (or one part of a table) as Parquet (and as JSON Lines when `jsonl` is
+    given), each file hashed as it is written, in one pass over the rows: ({path: sha256},
+    rows). `keep`, when given, sees every canonical batch (the CoNLL-U writer reads them)."""
     file_schema = schema.with_metadata({**(schema.metadata or {}),
                                         **{k.encode(): v.encode() for k, v in metadata.items()}})
     rows = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if jsonl is not None:
+        jsonl.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         lines = None
         if jsonl is not None:
@@ -388,19 +449,265 @@ def _write_table(path: Path, table, schema: pa.Schema, sort_by: list[str] | None
             for batch in _canonical_batches(table, schema, sort_by or []):
                 if lines is not None:
                     write_jsonl_rows(lines, batch)
+                if keep is not None:
+                    keep(batch)
                 rows += batch.num_rows
                 yield batch
 
-        groups = 0
         for group in _row_groups(passing(), file_schema, ROW_GROUP_ROWS):
             writer.write_table(group)
-            groups += 1
-        if not groups:  # an empty table: one empty row group, as before
-            writer.write_table(file_schema.empty_table())
-    hashes = {path.name: parquet.digest.hexdigest()}
+        # An empty table is a file with its schema and no row group.
+    hashes = {path: parquet.digest.hexdigest()}
     if lines is not None:
-        hashes[jsonl.name] = lines.digest.hexdigest()
+        hashes[jsonl] = lines.digest.hexdigest()
     return hashes, rows
+
+
+# --- parts --------------------------------------------------------------------------------
+#
+# Every table has a folder of its own, `<table>/part-NNNNN.parquet`, and nothing else in it, so
+# each reader loads a table by its folder. The per-document tables are cut into parts of whole
+# documents; a document, once placed, stays in its part from one release to the next, and a new
+# document joins the newest part until it is full. A part whose documents are all unchanged
+# (same fingerprints, same writer) is hard-linked from the previous release after its files pass
+# their hash check; only parts holding a changed, added or removed document are written.
+
+PER_DOCUMENT = ("documents", "paragraphs", "sentences", "tokens", "entities")
+# Rows of the per-document tables a part holds before it is full (about 40 documents of the
+# seeds' size): some 2.5 MB of Parquet, tokens most of it, and 25 MB with its JSON Lines and
+# CoNLL-U. A new report rewrites one part, so this bounds what it costs.
+PART_ROWS = 250_000
+# The files whose code decides a part's bytes: a change to any of them rewrites every part.
+WRITER_FILES = ("lib/release/cut.py", "lib/release/conllu.py", "lib/storage.py", "schemas.py",
+                "gazetteers/jieba_upos.tsv")
+
+
+def part_name(number: int) -> str:
+    return f"part-{number:05d}"
+
+
+def part_files(table: str, part: str) -> list[str]:
+    """The files of one table's part in a release, Parquet first."""
+    files = [f"{table}/{part}.parquet"]
+    if table in JSONL_TABLES:
+        files.append(f"jsonl/{table}/{part}.jsonl")
+    return files
+
+
+def writer_version() -> str:
+    from pipeline.lib import chain
+
+    return f"{chain.files_version(*WRITER_FILES)}; pyarrow {pa.__version__}"
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    documents: tuple[str, ...]
+    fingerprint: str | None  # None: never linked (a document's fingerprint is unknown)
+
+
+def assign_parts(rows: dict[str, int], previous: list[dict], part_rows: int = PART_ROWS) -> list[tuple[str, list[str]]]:
+    """Documents into parts: each stays in the part the previous release put it in; new ones
+    (in doc_id order) fill the newest part, then new parts, up to `part_rows` rows a part.
+    `rows` is a document's rows in the per-document tables; `previous` the previous manifest's
+    "parts". Part numbers are never reused."""
+    parts: list[tuple[str, list[str]]] = []
+    placed: set[str] = set()
+    highest = -1
+    for entry in previous:
+        highest = max(highest, int(entry["part"].removeprefix("part-")))
+        kept = [d for d in entry["documents"] if d in rows]
+        placed.update(kept)
+        if kept:
+            parts.append((entry["part"], kept))
+    parts.sort()
+    fresh = sorted(d for d in rows if d not in placed)
+    filled = sum(rows[d] for d in parts[-1][1]) if parts else 0
+    for doc_id in fresh:
+        if not parts or (filled >= part_rows and parts[-1][1]):
+            highest += 1
+            parts.append((part_name(highest), []))
+            filled = 0
+        parts[-1][1].append(doc_id)
+        filled += rows[doc_id]
+    if not parts:
+        parts.append((part_name(highest + 1), []))
+    return [(name, sorted(docs)) for name, docs in parts]
+
+
+def part_fingerprint(documents: list[str], fingerprints: dict[str, str] | None, writer: str) -> str | None:
+    if fingerprints is None or any(d not in fingerprints for d in documents):
+        return None
+    digest = hashlib.sha256(writer.encode())
+    for doc_id in documents:
+        digest.update(f"\n{doc_id}\0{fingerprints[doc_id]}".encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def _document_rows(tables: dict) -> dict[str, int]:
+    """Each document's rows in the per-document tables (for sizing parts)."""
+    counts: dict[str, int] = {}
+    for name in PER_DOCUMENT:
+        table = tables[name]
+        if isinstance(table, pa.Table):
+            if table.num_rows:
+                for item in pc.value_counts(table.column("doc_id")).to_pylist():
+                    counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]
+        else:
+            for work in table.parts:
+                counts[work.doc_id] = counts.get(work.doc_id, 0) + work.rows
+    for doc_id in tables["documents"].column("doc_id").to_pylist() if isinstance(tables["documents"], pa.Table) else []:
+        counts.setdefault(doc_id, 1)
+    return counts
+
+
+def _subset(table, doc_ids: list[str]):
+    """The rows of these documents: a filtered table, or a DocumentTable of their files."""
+    if isinstance(table, pa.Table):
+        if not table.num_rows:
+            return table
+        return table.filter(pc.is_in(table.column("doc_id"), pa.array(doc_ids, pa.string())))
+    wanted = set(doc_ids)
+    return type(table)(table.name, table.schema, [p for p in table.parts if p.doc_id in wanted])
+
+
+VERIFIED_FILE = ".verified.json"
+
+
+def _stat_key(path: Path) -> list[int]:
+    st = path.stat()
+    # ctime too: a file's mtime can be set back (os.utime, cp -p over it), its ctime cannot.
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _load_verified(releases: Path) -> dict[str, list]:
+    """What the last cut knew of LATEST's data files: path in releases/ -> [inode, size, mtime_ns,
+    sha256] as they were when their sha256 was last computed."""
+    try:
+        return json.loads((releases / VERIFIED_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _save_verified(releases: Path, release: Path, files: dict[str, dict]) -> None:
+    known = {}
+    for rel, entry in files.items():
+        if is_content_file(rel):
+            known[f"{release.name}/{rel}"] = [*_stat_key(release / rel), entry["sha256"]]
+    storage.atomic_write_text(releases / VERIFIED_FILE, storage.dumps_json(known, indent=None))
+
+
+def _linkable(previous: Path | None, previous_files: dict, files: list[str], verified: dict[str, list]) -> bool:
+    """Whether a previous release's part files can be reused: all listed, present, and equal to
+    the sha256 its manifest gives (a part that fails its hash check is rewritten, never linked).
+    A file whose inode, size and time are those it had when its sha256 was last computed (by
+    this cut's predecessor) is not read again, as git trusts its index: any write to it changes
+    its time, so the check reads only files touched since."""
+    if previous is None:
+        return False
+    unsure = []
+    for rel in files:
+        entry = previous_files.get(rel)
+        path = previous / rel
+        if entry is None or not path.is_file() or path.stat().st_size != entry.get("bytes"):
+            return False
+        if verified.get(f"{previous.name}/{rel}") != [*_stat_key(path), entry["sha256"]]:
+            unsure.append(rel)
+    with ThreadPoolExecutor(4) as pool:  # hashlib releases the GIL on large buffers
+        return all(pool.map(lambda rel: storage.sha256_file(previous / rel) == previous_files[rel]["sha256"], unsure))
+
+
+def _link(source: Path, target: Path) -> None:
+    """A hard link to a published file (its bytes are shared, never the file changed); a copy
+    where links cannot be made (another file system, a file system without links)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        with storage.atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o644)  # published as the linked file is (_make_readable skips it)
+
+
+@dataclass
+class _Written:
+    """What the data files of a release are: sha256 and entry of each file, rows of each table."""
+
+    folder: Path
+    files: dict[str, dict] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    linked: set[str] = field(default_factory=set)
+
+    def add(self, hashes: dict[Path, str], table: str | None = None, rows: int | None = None) -> None:
+        for path, sha in hashes.items():
+            rel = path.relative_to(self.folder).as_posix()
+            entry = {"sha256": sha, "bytes": path.stat().st_size}
+            if table is not None:
+                entry.update(table=table, format=path.suffix.lstrip("."), rows=rows)
+            self.files[rel] = entry
+
+    def sha256(self) -> dict[str, str]:
+        return {rel: entry["sha256"] for rel, entry in self.files.items()}
+
+
+def _write_parts(build: Path, tables: dict, previous: Path | None, fingerprints: dict[str, str] | None,
+                 part_rows: int, written: _Written) -> list[dict]:
+    """The per-document tables, part by part, linked where unchanged: the manifest's "parts"."""
+    previous_manifest = _manifest(previous) if previous is not None else {}
+    previous_parts = {p["part"]: p for p in previous_manifest.get("parts", [])}
+    previous_files = previous_manifest.get("files", {})
+    verified = _load_verified(build.parent)
+    writer = writer_version()
+    layout = []
+    for name, documents in assign_parts(_document_rows(tables), list(previous_parts.values()), part_rows):
+        fingerprint = part_fingerprint(documents, fingerprints, writer)
+        files = [f for table in PER_DOCUMENT for f in part_files(table, name)] + [f"conllu/{name}.conllu"]
+        before = previous_parts.get(name)
+        if (fingerprint is not None and before is not None and before.get("fingerprint") == fingerprint
+                and before.get("documents") == documents and _linkable(previous, previous_files, files, verified)):
+            for rel in files:
+                _link(previous / rel, build / rel)
+                written.files[rel] = dict(previous_files[rel])
+                written.linked.add(rel)
+                if previous_files[rel].get("format") == "parquet":
+                    table = previous_files[rel]["table"]
+                    written.rows[table] = written.rows.get(table, 0) + previous_files[rel]["rows"]
+        else:
+            _write_part(build, name, {t: _subset(tables[t], documents) for t in PER_DOCUMENT}, written)
+        layout.append({"part": name, "documents": documents, "fingerprint": fingerprint})
+    return layout
+
+
+def _write_part(build: Path, part: str, tables: dict, written: _Written) -> None:
+    from pipeline.lib.release.conllu import write_conllu
+
+    kept: dict[str, list[pa.Table]] = {"sentences": [], "tokens": [], "entities": []}
+    for name in PER_DOCUMENT:
+        files = part_files(name, part)
+        hashes, rows = _write_table(
+            build / files[0], tables[name], schemas.TABLES[name], schemas.SORT_KEYS[name],
+            _parquet_metadata(name, DESCRIPTIONS[name]),
+            jsonl=build / files[1] if len(files) > 1 else None,
+            keep=kept[name].append if name in kept else None)
+        written.add(hashes, name, rows)
+        written.rows[name] = written.rows.get(name, 0) + rows
+    target = build / "conllu" / f"{part}.conllu"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with storage.atomic_path(target) as tmp, open(tmp, "wb") as raw:
+        out = _HashingFile(raw)
+        counts = write_conllu(out, *(_concat(kept[n], schemas.TABLES[n]) for n in ("sentences", "tokens", "entities")),
+                              source=f"conllu/{part}.conllu")
+    # Its rows: the sentences it holds (a sentence with no token is left out of CoNLL-U).
+    written.add({target: out.digest.hexdigest()}, "conllu", counts.sentences)
+
+
+def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def _manifest(release: Path) -> dict:
+    return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
 
 
 def cut_release(
@@ -413,10 +720,19 @@ def cut_release(
     notes: list[str],
     code_version: dict,
     today: datetime.date,
+    fingerprints: dict[str, str] | None = None,
+    part_rows: int = PART_ROWS,
+    settings: dict | None = None,
+    index: pa.Table | None = None,
+    quality: dict | None = None,
 ) -> ReleaseResult:
-    """Write a new release unless its data equals LATEST's. A table may be streamed (any
-    object with `batches()` and `num_rows`, as stages.DocumentTable): it is read, put in
-    order and written a batch at a time, never whole in memory."""
+    """Write a new release unless its data equals LATEST's. A per-document table may be streamed
+    (a DocumentTable: its documents' work files, read a few at a time, never whole in memory).
+    `fingerprints` (doc_id -> what its rows were made from) lets unchanged parts be linked from
+    LATEST; without them every part is written. `index`: the documents' rows without their text
+    (lib.corpus.Corpus.documents), so the card and the change list need not read the texts.
+    `settings`: maintainers and contact for the card; `quality`: the entity tagger's recorded
+    scores (lib.entities.evaluation.recorded_quality)."""
     data_dir = Path(data_dir)
     canonical: dict = {}
     for name, schema in schemas.TABLES.items():
@@ -438,52 +754,57 @@ def cut_release(
         releases.mkdir(parents=True, exist_ok=True)
         version = next_version(list_releases(data_dir), today)
         build = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{version}-", dir=releases))
-        archive_tmp = releases / f"{ARCHIVE_TEMP_PREFIX}{version}-{os.getpid()}{ARCHIVE_SUFFIX}"
         try:
-            # The data files, each hashed as it is written: their sha256 make the content hash
-            # and go into the manifest as they are, so the largest table is read once.
-            file_sha256, row_counts = {}, {}
+            # The data files, each hashed as it is written (or checked as it is linked): their
+            # sha256 make the content hash and go into the manifest as they are.
+            written = _Written(build)
+            layout = _write_parts(build, canonical, previous, fingerprints, part_rows, written)
             for name, table in canonical.items():
-                hashes, row_counts[name] = _write_table(
-                    build / f"{name}.parquet", table, _schema_of(name), schemas.SORT_KEYS.get(name),
+                if name in PER_DOCUMENT:
+                    continue
+                files = part_files(name, part_name(0))
+                hashes, rows = _write_table(
+                    build / files[0], table, _schema_of(name), schemas.SORT_KEYS.get(name),
                     _parquet_metadata(name, DESCRIPTIONS[name]),
-                    jsonl=build / f"{name}.jsonl" if name in JSONL_TABLES else None)
-                file_sha256.update(hashes)
+                    jsonl=build / files[1] if len(files) > 1 else None)
+                written.add(hashes, name, rows)
+                written.rows[name] = rows
             statistics = storage.dumps_json(summary).encode()
             storage.atomic_write_bytes(build / "statistics.json", statistics)
-            file_sha256["statistics.json"] = hashlib.sha256(statistics).hexdigest()
-            digest = content_hash(file_sha256)
-            if previous is not None:
-                manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
-                if manifest.get("content_hash") == digest:
-                    shutil.rmtree(build, ignore_errors=True)
-                    return ReleaseResult(previous.name, previous, False, digest, {},
-                                         f"data identical to {previous.name}; no new release")
-            changes = _write_release(build, version, canonical, row_counts, summary, previous,
-                                     inputs=inputs, notes=notes, code_version=code_version,
-                                     today=today, content_hash=digest, file_sha256=file_sha256)
-            checked = release_verify.outcomes(build)
+            written.files["statistics.json"] = {"sha256": hashlib.sha256(statistics).hexdigest(),
+                                                "bytes": len(statistics)}
+            digest = content_hash(written.sha256())
+            if previous is not None and _manifest(previous).get("content_hash") == digest:
+                shutil.rmtree(build, ignore_errors=True)
+                # Linking changed the ctime of LATEST's linked files: record them as checked now.
+                _save_verified(releases, previous, {rel: e for rel, e in written.files.items() if rel in written.linked})
+                return ReleaseResult(previous.name, previous, False, digest, {},
+                                     f"data identical to {previous.name}; no new release")
+            changes = _write_release(build, version, canonical, written, summary, previous, layout,
+                                     index if index is not None else canonical["documents"], inputs=inputs, notes=notes, code_version=code_version,
+                                     today=today, content_hash=digest, settings=settings or {},
+                                     quality=quality or {})
+            checked = release_verify.outcomes(build, trusted=written.linked)
             if release_verify.problems(checked):
                 shutil.rmtree(build, ignore_errors=True)
                 return ReleaseResult(None, None, False, digest, changes,
                                      f"release {version} not published: it failed its checks", checked)
-            archive = archive_name(version)
-            archive_sha = write_archive(build, archive_tmp, f"{DATASET}-{version}")
-            _make_readable(build)
-            os.chmod(archive_tmp, 0o644)
+            _make_readable(build, skip=written.linked)
             target = releases / version
             os.rename(build, target)
-            os.replace(archive_tmp, releases / archive)
-            _write_public(releases / f"{archive}.sha256", f"{archive_sha}  {archive}\n")
             _fsync_dir(releases)
+            _save_verified(releases, target, written.files)
             _write_public(data_dir / "LATEST", version + "\n")
             _fsync_dir(data_dir)
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
-            archive_tmp.unlink(missing_ok=True)
             raise
+        # The download page lists every release; the release itself is published already.
+        write_index(data_dir)
     reason = "first release" if previous is None else f"data differ from {previous.name}"
-    return ReleaseResult(version, target, True, digest, changes, reason, checked)
+    linked = sum(1 for p in layout if f"conllu/{p['part']}.conllu" in written.linked)
+    return ReleaseResult(version, target, True, digest, changes, reason, checked,
+                         parts_written=len(layout) - linked, parts_linked=linked)
 
 
 def _schema_of(name: str) -> pa.Schema:
@@ -493,35 +814,38 @@ def _schema_of(name: str) -> pa.Schema:
 def _write_release(
     folder: Path,
     version: str,
-    tables: dict[str, pa.Table],
-    row_counts: dict[str, int],
+    tables: dict,
+    written: _Written,
     summary: dict,
     previous: Path | None,
+    layout: list[dict],
+    index,
     *,
     inputs: list[dict],
     notes: list[str],
     code_version: dict,
     today: datetime.date,
     content_hash: str,
-    file_sha256: dict[str, str],
+    settings: dict,
+    quality: dict,
 ) -> dict:
-    """Everything of a release but its data files (the tables and statistics.json, written
-    already, their sha256 in `file_sha256`). Every other file is hashed once, when written."""
-    sha256 = dict(file_sha256)
+    """Everything of a release but its data files (the tables and statistics.json, written or
+    linked already, in `written`). Every other file is hashed once, when written."""
+    files = written.files
 
     def hashed(path: Path) -> Path:
         with open(path, "rb") as f:
-            sha256[path.relative_to(folder).as_posix()] = hashlib.file_digest(f, "sha256").hexdigest()
+            files[path.relative_to(folder).as_posix()] = {
+                "sha256": hashlib.file_digest(f, "sha256").hexdigest(), "bytes": path.stat().st_size}
         return path
 
     notes = list(notes)
-    if cjk_font_path() is None:
-        notes.append("No CJK font was found when the charts were drawn: their Chinese labels may show as boxes.")
     charts = draw_charts({n: t for n, t in tables.items() if n in STATS_SCHEMAS}, folder / "charts")
     for path in charts.values():
         hashed(path)
 
-    changes = describe_changes(previous, tables["documents"], row_counts)
+    documents = _documents_list(index)
+    changes = describe_changes(previous, documents, written.rows)
     storage.atomic_write_text(folder / "CHANGES.json", storage.dumps_json(changes))
     hashed(folder / "CHANGES.json")
 
@@ -530,32 +854,28 @@ def _write_release(
         "today": today,
         "content_hash": content_hash,
         "tables": tables,
+        "schemas": {name: _schema_of(name) for name in tables},
         "descriptions": DESCRIPTIONS,
+        "rows": dict(written.rows),
+        "files": files,
+        "examples": {name: _example(folder, files, name) for name in tables},
+        "documents": documents,
         "summary": summary,
         "inputs": inputs,
         "notes": notes,
         "code_version": code_version,
         "changes": changes,
         "charts": {name: path.relative_to(folder).as_posix() for name, path in charts.items()},
-        "sha256": sha256,
+        "sha256": written.sha256(),
         "archive": archive_name(version),
+        "settings": settings,
+        "quality": quality,
     }
     storage.atomic_write_text(folder / "datapackage.json", storage.dumps_json(data_package(folder, context)))
     storage.atomic_write_text(folder / "croissant.json", storage.dumps_json(croissant_metadata(folder, context)))
     storage.atomic_write_text(folder / "README.md", data_card(context))
-
-    files = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
-        if rel not in sha256:
-            hashed(path)
-        entry = {"sha256": sha256[rel], "bytes": path.stat().st_size}
-        stem = path.name.split(".")[0]
-        if path.suffix == ".parquet":
-            entry["rows"] = row_counts[stem]
-        elif path.suffix == ".jsonl":
-            entry["rows"] = row_counts[stem]
-        files[rel] = entry
+    for name in ("datapackage.json", "croissant.json", "README.md"):
+        hashed(folder / name)
     manifest = {
         "name": DATASET,
         "version": version,
@@ -564,8 +884,30 @@ def _write_release(
         "previous_version": changes["previous_version"],
         "inputs": sorted(inputs, key=lambda i: (str(i.get("source_file")), json.dumps(i, sort_keys=True))),
         "code_version": code_version,
-        "tables": row_counts,
-        "files": files,
+        "tables": {name: written.rows.get(name, 0) for name in tables},
+        "parts": layout,
+        "files": dict(sorted(files.items())),
     }
     storage.atomic_write_text(folder / "manifest.json", storage.dumps_json(manifest))
     return changes
+
+
+DOCUMENT_LIST_COLUMNS = ("doc_id", "symbol", "title", "doc_type", "date", "source_sha256")
+
+
+def _documents_list(documents) -> list[dict]:
+    """The release's documents, a few columns each (for the card, the changes and the page)."""
+    if not isinstance(documents, pa.Table):
+        documents = pa.concat_tables(list(documents.batches(list(DOCUMENT_LIST_COLUMNS))))
+    columns = [c for c in DOCUMENT_LIST_COLUMNS if c in documents.column_names]
+    return _plain_strings(documents.select(columns)).to_pylist()
+
+
+def _example(folder: Path, files: dict[str, dict], table: str) -> dict | None:
+    """The first row of a table (its first non-empty Parquet part), as JSON-able values."""
+    for rel, entry in sorted(files.items()):
+        if entry.get("table") == table and entry.get("format") == "parquet" and entry.get("rows"):
+            first = pq.ParquetFile(folder / rel).read_row_group(0).slice(0, 1)
+            row = _plain_strings(first).to_pylist()[0]
+            return json.loads(storage.dumps_json(row))
+    return None

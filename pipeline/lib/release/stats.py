@@ -1,10 +1,14 @@
 """Corpus statistics: per-document profiles, entity counts, countries, SDGs,
 operative verbs, keywords, entity co-occurrence and the citation graph.
 
-Every statistic is a Polars query over the release tables, so the cost grows
-with the number of rows, not with Python loops over them. Results are Arrow
-tables whose fields carry descriptions (STATS_SCHEMAS), ready to be written
-next to the tables they summarise.
+Each statistic is computed in two steps: `document_partials` reduces a document's tables to
+small per-document aggregates (its partials), and `combine` turns the partials of every
+document into the statistics tables and statistics.json's summary. A new document costs its
+own partials and a combine whose cost follows the number of documents, not their tokens; a
+whole corpus (`Statistics.of`) goes through the same two steps. Every step is a Polars query,
+so the cost grows with the number of rows, not with Python loops over them. Results are Arrow
+tables whose fields carry descriptions (STATS_SCHEMAS), ready to be written next to the tables
+they summarise.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import pyarrow.compute as pc
 
 from pipeline import schemas
 from pipeline.lib import storage
+from pipeline.lib.entities import catalog as entity_catalog
 from pipeline.lib.text import un_symbols
 from pipeline.lib.text.structure import REPETITION_ADVERBS
 
@@ -29,8 +34,18 @@ GAZETTEERS = resources.files("pipeline") / "gazetteers"
 KEYWORDS_PER_DOCUMENT = 20
 TOP_N_SUMMARY = 20
 # Dates and percentages are values, not actors: pairing them with everything
-# in a paragraph would swamp the co-occurrence network.
+# in a sentence would swamp the co-occurrence network.
 COOCCURRENCE_EXCLUDED_TYPES = ("DATE", "PERCENT")
+# A sentence naming k entities adds 1/(k-1) to each of its pairs (so it adds at most 1 to any
+# entity's total weight, and a list of twenty names does not outweigh twenty sentences naming
+# two). Weights are summed as integers in units of 1/COOCCURRENCE_WEIGHT_UNITS, exact for
+# k <= 17 (720720 is the least common multiple of 1..16), so their sum is the same in any order.
+COOCCURRENCE_WEIGHT_UNITS = 720720
+# Mentions of these types stay words for the keywords (a symbol, a date and a percentage are
+# no key term); a mention of any other type is one keyword, named as its entity.
+KEYWORD_WORD_TYPES = ("DOC", "DATE", "PERCENT")
+# The longest run of tokens rejoined into one domain term (可/持续/发展/目标).
+KEYWORD_TERM_TOKENS = 4
 # jieba/ICTCLAS tag prefixes that never make a keyword: non-words and
 # punctuation, numerals, particles, prepositions, conjunctions, pronouns,
 # adverbs, measure words, directions, time words, modal particles, interjections.
@@ -140,8 +155,12 @@ STATS_OPERATIVE_VERB_COUNTS = pa.schema([
 STATS_KEYWORDS = pa.schema([
     _f("doc_id", pa.string(), "Document id."),
     _f("rank", pa.int64(), "Rank within the document, from 1."),
-    _f("keyword", pa.string(), "Token (as segmented in tokens.parquet)."),
-    _f("weight", pa.float64(), "TF-IDF weight: term frequency in the document times jieba's IDF, rounded to 6 decimals."),
+    _f("keyword", pa.string(), "A word (a token, or a domain term of the user dictionary that the tokens split: "
+       "可/持续/发展 counts as 可持续发展, never as 持续), or an entity: every mention of it, whatever its alias "
+       "(各国议会联盟, 议联), counts for one keyword named as the gazetteer names it."),
+    _f("entity_id", pa.string(), "The entity the keyword stands for, null for a word."),
+    _f("weight", pa.float64(), "TF-IDF weight: term frequency in the document times jieba's IDF (its median for "
+       "words it lacks), rounded to 6 decimals."),
     _f("frequency", pa.int64(), "Occurrences in the document."),
 ])
 
@@ -152,8 +171,12 @@ STATS_COOCCURRENCE = pa.schema([
     _f("type_b", schemas.CATEGORY, "Type of entity_b."),
     _f("name_a", pa.string(), "Name of entity_a."),
     _f("name_b", pa.string(), "Name of entity_b."),
-    _f("paragraphs", pa.int64(), "Paragraphs in which both are mentioned (the edge weight)."),
-    _f("documents", pa.int64(), "Documents in which both are mentioned in one paragraph."),
+    _f("weight", pa.float64(), "Edge weight: over the sentences naming both, the sum of 1/(k-1), k the number of "
+       "distinct entities the sentence names (DATE and PERCENT left out), rounded to 6 decimals. A sentence naming two "
+       "adds 1; a list naming twenty adds 1/19 to each of its pairs."),
+    _f("sentences", pa.int64(), "Sentences naming both."),
+    _f("paragraphs", pa.int64(), "Paragraphs with a sentence naming both."),
+    _f("documents", pa.int64(), "Documents with a sentence naming both."),
 ])
 
 STATS_CITATIONS = pa.schema([
@@ -189,8 +212,10 @@ STATS_DESCRIPTIONS: dict[str, str] = {
     "stats_sdgs": "Mentions of each of the 17 Sustainable Development Goals (all 17 rows, zero included).",
     "stats_operative_verbs": "Operative paragraphs of resolutions in order, with their operative verb.",
     "stats_operative_verb_counts": "Distribution of operative verbs.",
-    "stats_keywords": "Keywords per document (TF-IDF over tokens with a stop-word list for UN prose).",
-    "stats_cooccurrence": "Pairs of entities mentioned in the same paragraph: an edge list for network analysis.",
+    "stats_keywords": "Keywords per document (TF-IDF over tokens with a stop-word list for UN prose; an entity's "
+                      "aliases are one keyword, split domain terms are rejoined).",
+    "stats_cooccurrence": "Pairs of entities named in the same sentence, weighted 1/(k-1) for a sentence naming k: "
+                          "an edge list for network analysis.",
     "stats_citations": "Citation graph: document symbols each document cites, resolved to corpus documents where possible.",
 }
 
@@ -210,6 +235,15 @@ def stopwords() -> frozenset[str]:
     text = (GAZETTEERS / "stopwords_un.txt").read_text(encoding="utf-8")
     return frozenset(line.strip() for line in text.splitlines()
                      if line.strip() and not line.startswith("#"))
+
+
+@functools.lru_cache(maxsize=1)
+def domain_terms() -> frozenset[str]:
+    """The words of the user dictionary the tokens are segmented with (gazetteers/userdict.txt):
+    the domain's terms, rejoined for the keywords where the segmenter split them."""
+    text = (GAZETTEERS / "userdict.txt").read_text(encoding="utf-8")
+    words = (line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return frozenset(word for word in words if len(word) >= 2)
 
 
 @functools.lru_cache(maxsize=1)
@@ -245,18 +279,20 @@ def iso_country_names() -> pl.DataFrame:
 # Tokens are the largest table by far: statistics read only these columns, a batch of whole
 # documents at a time (every token statistic is per document), so the corpus's tokens are
 # never in memory at once.
-TOKEN_COLUMNS = ["doc_id", "sent_id", "text", "pos"]
+TOKEN_COLUMNS = ["doc_id", "sent_id", "seq", "text", "pos", "char_start", "char_end"]
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:
-    return pl.from_arrow(table).with_columns(cs.categorical().cast(pl.String))
+    # One chunk: tables concatenated from many documents arrive in as many chunks, and Polars
+    # expressions over thousands of chunks are many times slower.
+    return pl.from_arrow(table.combine_chunks()).with_columns(cs.categorical().cast(pl.String))
 
 
 # The columns statistics read; the rest of these tables is never loaded for them.
 STATS_COLUMNS = {
     "paragraphs": ["doc_id", "para_id", "seq", "kind", "number", "operative_verb", "text"],
-    "sentences": ["doc_id", "seq", "char_start", "char_end"],
-    "entities": ["doc_id", "para_id", "entity_id", "type", "text", "value", "char_start"],
+    "sentences": ["doc_id", "para_id", "sent_id", "seq", "char_start", "char_end"],
+    "entities": ["doc_id", "para_id", "sent_id", "entity_id", "type", "text", "value", "char_start", "char_end"],
 }
 
 
@@ -306,61 +342,203 @@ def token_batches(tokens) -> Iterator[pl.DataFrame]:
             yield _frame(batch)
 
 
-def token_statistics(tokens) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per-document token counts (for stats_documents) and keywords, batch by batch."""
+def token_statistics(tokens, entities: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-document token counts (for stats_documents) and keywords, batch by batch; `entities`
+    (any documents', as _frames gives them) name the keywords that are entities."""
     profiles, kws = [], []
     for frame in token_batches(tokens):
         profiles.append(token_profile(frame))
-        kws.append(keywords(frame))
+        mentions = None if entities is None else entities.join(frame.select("doc_id").unique(), on="doc_id", how="semi")
+        kws.append(keywords(frame, mentions))
     return pl.concat(profiles).sort("doc_id"), pl.concat(kws).sort("doc_id", "rank")
-
-
-def _names(entities: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
-    """entity_id → name (catalog's name_zh, else the most frequent mention), name_en."""
-    spoken = (
-        entities.group_by("entity_id", "text").len()
-        .sort(["entity_id", "len", "text"], descending=[False, True, False])
-        .unique("entity_id", keep="first", maintain_order=True)
-        .select("entity_id", pl.col("text").alias("spoken"))
-    )
-    known = catalog.select("entity_id", "name_zh", "name_en").unique("entity_id", keep="first")
-    return (
-        spoken.join(known, on="entity_id", how="full", coalesce=True)
-        .select("entity_id", pl.coalesce("name_zh", "spoken").alias("name"), "name_en")
-    )
 
 
 def _finish(frame: pl.DataFrame, name: str) -> pa.Table:
     return storage.to_arrow(frame.to_arrow(), STATS_SCHEMAS[name])
 
 
+# --- per-document partial aggregates ---------------------------------------------------------
+#
+# Every statistic is split in two: what one document gives on its own (its partial, computed
+# once when the document changes) and how the partials of all documents combine. A partial
+# never depends on another document, so the partials of a corpus are the concatenation of its
+# documents' partials, and `combine` reads nothing else but the documents' metadata, the
+# quarantine and the catalog: its cost follows the number of documents, never their tokens.
+# Statistics.of runs the same two steps over the whole corpus, so there is one rule for each
+# statistic, whichever way it is computed.
+
+def _plain(field: pa.Field) -> pa.Field:
+    """A statistics column as a partial holds it: categories as plain strings."""
+    type_ = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+    return pa.field(field.name, type_, metadata=field.metadata)
+
+
+def _without(schema: pa.Schema, *names: str) -> pa.Schema:
+    return pa.schema([_plain(f) for f in schema if f.name not in names])
+
+
+PARTIAL_SCHEMAS: dict[str, pa.Schema] = {
+    # stats_documents' counts of one document (its symbol and type come from `documents`).
+    "documents": _without(STATS_DOCUMENTS, "symbol", "doc_type"),
+    # Paragraphs by kind, for statistics.json.
+    "paragraph_kinds": pa.schema([_f("doc_id", pa.string(), "Document id."),
+                                  _f("kind", pa.string(), "Paragraph kind."),
+                                  _f("count", pa.int64(), "Paragraphs of this kind in the document.")]),
+    # stats_entities without the name (a corpus-wide choice).
+    "entities": _without(STATS_ENTITIES, "name"),
+    # Mentions by spelling: the catalog's partial, and the spoken names of the statistics.
+    "entity_mentions": entity_catalog.PARTIAL_SCHEMA,
+    # Keywords are a document's own.
+    "keywords": _without(STATS_KEYWORDS),
+    # Operative paragraphs in order (the symbol comes from `documents`).
+    "operative_verbs": _without(STATS_OPERATIVE_VERBS, "symbol"),
+    # Entity pairs of one document, before names are given.
+    "cooccurrence": pa.schema([
+        _f("doc_id", pa.string(), "Document id."),
+        *[_plain(STATS_COOCCURRENCE.field(n)) for n in ("entity_a", "entity_b", "type_a", "type_b")],
+        _f("weight_units", pa.int64(), "The weight in units of 1/COOCCURRENCE_WEIGHT_UNITS (exact integer sums)."),
+        *[_plain(STATS_COOCCURRENCE.field(n)) for n in ("sentences", "paragraphs")],
+    ]),
+    # Symbols one document cites, before they are resolved against the corpus.
+    "citations": pa.schema([
+        _f("doc_id", pa.string(), "Citing document."),
+        _f("key", pa.string(), "The cited symbol, normalised and upper-cased: what it is resolved by."),
+        *[_plain(STATS_CITATIONS.field(n)) for n in ("cited_symbol", "paragraphs", "in_footnote", "para_ids", "sources")],
+    ]),
+}
+# The order of a partial's rows (each is unique on these columns), so a partial's bytes depend
+# only on its document.
+PARTIAL_KEYS: dict[str, list[str]] = {
+    "documents": ["doc_id"],
+    "paragraph_kinds": ["doc_id", "kind"],
+    "entities": ["doc_id", "entity_id", "type"],
+    "entity_mentions": ["doc_id", "entity_id", "type", "text"],
+    "keywords": ["doc_id", "rank"],
+    "operative_verbs": ["doc_id", "position"],
+    "cooccurrence": ["doc_id", "entity_a", "entity_b"],
+    "citations": ["doc_id", "key"],
+}
+# What `combine` reads of the documents table (any other column is ignored: clean_text is
+# not needed).
+DOCUMENT_COLUMNS = ["doc_id", "symbol", "symbol_in_text", "doc_type", "title", "session", "date",
+                    "resolution_number"]
+
+
+def document_partials(tables: dict) -> dict[str, pa.Table]:
+    """Everything the corpus statistics need from some documents (one, or any number: every
+    partial is grouped by doc_id), keyed by partial name (PARTIAL_SCHEMAS). `tables` holds the
+    documents' release tables with their final ids: documents (with clean_text), paragraphs,
+    sentences, tokens and entities, in memory or streamed (see _frames)."""
+    f = _frames(tables)
+    token_profiles, token_keywords = token_statistics(tables.get("tokens"), f["entities"])
+    partials = {
+        "documents": document_profiles(f, token_profiles),
+        "paragraph_kinds": f["paragraphs"].group_by("doc_id", "kind").agg(pl.len().alias("count")),
+        "entities": entity_counts(f["entities"]),
+        "entity_mentions": entity_catalog.catalog_partial(f["entities"].select(entity_catalog.CATALOG_COLUMNS)),
+        "keywords": token_keywords,
+        "operative_verbs": operative_verbs(f["paragraphs"]),
+        "cooccurrence": cooccurrence_pairs(f["entities"], f["sentences"]),
+        "citations": cited_symbols(f["entities"], f["paragraphs"]),
+    }
+    return {name: _partial(frame, name) for name, frame in partials.items()}
+
+
+def _partial(frame: pl.DataFrame | pa.Table, name: str) -> pa.Table:
+    table = frame if isinstance(frame, pa.Table) else frame.to_arrow()
+    table = storage.to_arrow(table, PARTIAL_SCHEMAS[name])
+    return table.sort_by([(key, "ascending") for key in PARTIAL_KEYS[name]])
+
+
+def _partial_frames(partials: dict[str, pa.Table]) -> dict[str, pl.DataFrame]:
+    frames = {}
+    for name, schema in PARTIAL_SCHEMAS.items():
+        table = partials.get(name)
+        if table is None:
+            table = schema.empty_table()
+        elif not isinstance(table, pa.Table):
+            raise TypeError(f"partial {name!r} is a {type(table).__name__}, not an Arrow table")
+        missing = sorted(set(schema.names) - set(table.column_names))
+        if missing:
+            raise ValueError(f"partial {name!r} lacks the column(s) {', '.join(missing)}")
+        frames[name] = _frame(storage.to_arrow(table.select(schema.names).combine_chunks(), schema))
+    return frames
+
+
+def _check_documents(profiles: pl.DataFrame, documents: pl.DataFrame) -> None:
+    """The partials must be those of the documents, each once: a document's partials given
+    twice would count it twice."""
+    repeated = profiles.filter(pl.col("doc_id").is_duplicated()).get_column("doc_id").unique().sort()
+    if len(repeated):
+        raise ValueError(f"partials given more than once for {len(repeated)} document(s): "
+                         f"{', '.join(repeated.head(5))}")
+    have, want = set(profiles.get_column("doc_id")), set(documents.get_column("doc_id"))
+    if have != want:
+        extra, lacking = sorted(have - want), sorted(want - have)
+        raise ValueError("partials and documents disagree: "
+                         + "; ".join(part for part in (
+                             extra and f"partials of documents not in the corpus: {', '.join(extra[:5])}",
+                             lacking and f"documents without partials: {', '.join(lacking[:5])}") if part))
+
+
+def _corpus_frames(documents: pa.Table | None, quarantine: pa.Table | None,
+                   catalog: pa.Table | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The documents' metadata (DOCUMENT_COLUMNS), the quarantine and the catalog as frames;
+    a table not given is empty."""
+    documents = documents if documents is not None else schemas.DOCUMENTS.empty_table()
+    absent = [c for c in DOCUMENT_COLUMNS if c not in documents.column_names]
+    if absent:
+        raise ValueError(f"documents lack the column(s) {', '.join(absent)} the statistics read")
+    frames = [_frame(storage.to_arrow(documents.select(DOCUMENT_COLUMNS).combine_chunks(),
+                                      pa.schema([schemas.DOCUMENTS.field(c) for c in DOCUMENT_COLUMNS])))]
+    for table, schema in ((quarantine, schemas.QUARANTINE), (catalog, schemas.ENTITY_CATALOG)):
+        frames.append(_frame(storage.to_arrow(table if table is not None else schema.empty_table(), schema)))
+    return frames[0], frames[1], frames[2]
+
+
+def combine(partials: dict[str, pa.Table], documents: pa.Table, quarantine: pa.Table | None = None,
+            catalog: pa.Table | None = None) -> Statistics:
+    """The statistics tables and statistics.json's content from the partials of every document
+    of the corpus, concatenated in any order (pa.concat_tables per partial), the documents'
+    metadata (DOCUMENT_COLUMNS), the quarantine and the entity catalog."""
+    p = _partial_frames(partials)
+    docs, quarantine_frame, catalog_frame = _corpus_frames(documents, quarantine, catalog)
+    _check_documents(p["documents"], docs)
+    names = _names(p["entity_mentions"], catalog_frame)
+    ordered = p["operative_verbs"].join(docs.select("doc_id", "symbol"), on="doc_id", how="left").sort("doc_id", "position")
+    frames = {
+        "stats_documents": (docs.select("doc_id", "symbol", "doc_type")
+                            .join(p["documents"], on="doc_id", how="left")
+                            .with_columns(cs.starts_with("n_").fill_null(0).cast(pl.Int64)).sort("doc_id")),
+        "stats_entities": (p["entities"].join(names.select("entity_id", "name"), on="entity_id", how="left")
+                           .sort(["doc_id", "count", "entity_id", "type"], descending=[False, True, False, False])),
+        "stats_entities_corpus": entities_in_corpus(p["entities"], names),
+        "stats_countries": country_mentions(p["entities"], p["entity_mentions"], catalog_frame),
+        "stats_sdgs": sdg_mentions(p["entities"]),
+        "stats_operative_verbs": ordered,
+        "stats_operative_verb_counts": operative_verb_counts(ordered),
+        "stats_keywords": p["keywords"].sort("doc_id", "rank"),
+        "stats_cooccurrence": cooccurrence(p["cooccurrence"], names),
+        "stats_citations": citations(p["citations"], docs),
+    }
+    tables = {name: _finish(frames[name], name) for name in STATS_SCHEMAS}
+    return Statistics(tables, _summary(p, docs, quarantine_frame, catalog_frame, tables))
+
+
 # --- statistics ---------------------------------------------------------------------------
 
 def statistics_and_summary(tables: dict) -> tuple[dict[str, pa.Table], dict]:
-    """The statistics tables and statistics.json's content, the tables read once for both."""
-    frames = _frames(tables)
-    stats = compute_statistics(tables, frames)
-    return stats, summarise(tables, stats, frames)
+    """The statistics tables and statistics.json's content of a whole corpus: the partials of
+    all its documents at once (tokens read a batch of documents at a time), then combined."""
+    documents = tables.get("documents")
+    statistics = combine(document_partials(tables), documents if documents is not None else schemas.DOCUMENTS.empty_table(),
+                         tables.get("quarantine"), tables.get("entity_catalog"))
+    return statistics.tables, statistics.summary
 
 
-def compute_statistics(tables: dict, frames: dict[str, pl.DataFrame] | None = None) -> dict[str, pa.Table]:
+def compute_statistics(tables: dict) -> dict[str, pa.Table]:
     """All statistics tables, keyed by file stem."""
-    f = frames if frames is not None else _frames(tables)
-    token_profiles, token_keywords = token_statistics(tables.get("tokens"))
-    names = _names(f["entities"], f["entity_catalog"])
-    frames = {
-        "stats_documents": document_profiles(f, token_profiles),
-        "stats_entities": entities_per_document(f["entities"], names),
-        "stats_entities_corpus": entities_in_corpus(f["entities"], names),
-        "stats_countries": country_mentions(f["entities"], f["entity_catalog"]),
-        "stats_sdgs": sdg_mentions(f["entities"]),
-        "stats_operative_verbs": operative_verbs(f["paragraphs"], f["documents"]),
-        "stats_keywords": token_keywords,
-        "stats_cooccurrence": cooccurrence(f["entities"], names),
-        "stats_citations": citations(f["entities"], f["paragraphs"], f["documents"]),
-    }
-    frames["stats_operative_verb_counts"] = operative_verb_counts(frames["stats_operative_verbs"])
-    return {name: _finish(frames[name], name) for name in STATS_SCHEMAS}
+    return statistics_and_summary(tables)[0]
 
 
 def token_profile(tokens: pl.DataFrame) -> pl.DataFrame:
@@ -374,10 +552,8 @@ def token_profile(tokens: pl.DataFrame) -> pl.DataFrame:
 
 
 def document_profiles(f: dict[str, pl.DataFrame], tokens: pl.DataFrame) -> pl.DataFrame:
-    docs = f["documents"].select(
-        "doc_id", "symbol", "doc_type",
-        "n_characters",
-    )
+    """stats_documents' counts, one row per document."""
+    docs = f["documents"].select("doc_id", "n_characters")
     paragraphs = f["paragraphs"].group_by("doc_id").agg(
         pl.len().alias("n_paragraphs"),
         *[(pl.col("kind") == kind).sum().alias(f"n_para_{kind}") for kind in schemas.PARAGRAPH_KINDS],
@@ -400,15 +576,12 @@ def document_profiles(f: dict[str, pl.DataFrame], tokens: pl.DataFrame) -> pl.Da
     return profile.with_columns(pl.col(counts).fill_null(0).cast(pl.Int64)).sort("doc_id")
 
 
-def entities_per_document(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
-    return (
-        entities.group_by("doc_id", "entity_id", "type").agg(
-            pl.len().alias("count"),
-            pl.col("para_id").n_unique().alias("paragraphs"),
-            pl.col("char_start").min().alias("first_char"),
-        )
-        .join(names.select("entity_id", "name"), on="entity_id", how="left")
-        .sort(["doc_id", "count", "entity_id", "type"], descending=[False, True, False, False])
+def entity_counts(entities: pl.DataFrame) -> pl.DataFrame:
+    """Mentions of each entity in each document: how many, in how many paragraphs, where first."""
+    return entities.group_by("doc_id", "entity_id", "type").agg(
+        pl.len().alias("count"),
+        pl.col("para_id").n_unique().alias("paragraphs"),
+        pl.col("char_start").min().alias("first_char"),
     )
 
 
@@ -418,35 +591,45 @@ def _ranked(frame: pl.DataFrame, by: str, tie: str | list[str]) -> pl.DataFrame:
     return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"))
 
 
-def entities_in_corpus(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
-    counts = entities.group_by("entity_id", "type").agg(
-        pl.len().alias("count"),
-        pl.col("doc_id").n_unique().alias("documents"),
-        pl.col("para_id").n_unique().alias("paragraphs"),
-    ).join(names, on="entity_id", how="left")
-    return _ranked(counts, "count", ["entity_id", "type"])
+# A paragraph belongs to one document, so the paragraphs of a corpus that mention an entity
+# are the sum of each document's; a partial has one row per document and key (PARTIAL_KEYS),
+# so the documents are its rows.
+_CORPUS_COUNTS = (pl.col("count").sum(), pl.len().alias("documents"), pl.col("paragraphs").sum())
 
 
-def country_mentions(entities: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
-    mentions = entities.filter(
-        (pl.col("type") == "GPE") & pl.col("entity_id").str.contains(r"^gpe:[A-Z]{3}$")
-    ).with_columns(pl.col("entity_id").str.slice(4).alias("iso3"))
-    counts = mentions.group_by("iso3", "entity_id").agg(
-        pl.len().alias("count"),
-        pl.col("doc_id").n_unique().alias("documents"),
-        pl.col("para_id").n_unique().alias("paragraphs"),
-    )
-    known = catalog.select("entity_id", "name_zh", pl.col("name_en").alias("catalog_name_en"),
-                           pl.col("aliases")).unique("entity_id", keep="first")
-    spoken = (
-        mentions.group_by("entity_id", "text").len()
-        .sort(["entity_id", "len", "text"], descending=[False, True, False])
+def _spoken(mentions: pl.DataFrame) -> pl.DataFrame:
+    """entity_id → its most frequent spelling (ties: the smaller text)."""
+    return (
+        mentions.group_by("entity_id", "text").agg(pl.col("count").sum().alias("n"))
+        .sort(["entity_id", "n", "text"], descending=[False, True, False])
         .unique("entity_id", keep="first", maintain_order=True)
         .select("entity_id", pl.col("text").alias("spoken"))
     )
+
+
+def _names(mentions: pl.DataFrame, catalog_frame: pl.DataFrame) -> pl.DataFrame:
+    """entity_id → name (catalog's name_zh, else the most frequent mention), name_en."""
+    known = catalog_frame.select("entity_id", "name_zh", "name_en").unique("entity_id", keep="first")
+    return (
+        _spoken(mentions).join(known, on="entity_id", how="full", coalesce=True)
+        .select("entity_id", pl.coalesce("name_zh", "spoken").alias("name"), "name_en")
+    )
+
+
+def entities_in_corpus(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    counts = entities.group_by("entity_id", "type").agg(*_CORPUS_COUNTS).join(names, on="entity_id", how="left")
+    return _ranked(counts, "count", ["entity_id", "type"])
+
+
+def country_mentions(entities: pl.DataFrame, mentions: pl.DataFrame, catalog_frame: pl.DataFrame) -> pl.DataFrame:
+    country = (pl.col("type") == "GPE") & pl.col("entity_id").str.contains(r"^gpe:[A-Z]{3}$")
+    counts = (entities.filter(country).with_columns(pl.col("entity_id").str.slice(4).alias("iso3"))
+              .group_by("iso3", "entity_id").agg(*_CORPUS_COUNTS))
+    known = catalog_frame.select("entity_id", "name_zh", pl.col("name_en").alias("catalog_name_en"),
+                                 pl.col("aliases")).unique("entity_id", keep="first")
     table = (
         counts.join(known, on="entity_id", how="left")
-        .join(spoken, on="entity_id", how="left")
+        .join(_spoken(mentions.filter(country)), on="entity_id", how="left")
         .join(iso_country_names(), on="iso3", how="left")
         .with_columns(
             pl.coalesce("name_zh", "spoken").alias("name_zh"),
@@ -457,11 +640,7 @@ def country_mentions(entities: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFr
 
 
 def sdg_mentions(entities: pl.DataFrame) -> pl.DataFrame:
-    counts = entities.filter(pl.col("type") == "SDG").group_by("entity_id").agg(
-        pl.len().alias("count"),
-        pl.col("doc_id").n_unique().alias("documents"),
-        pl.col("para_id").n_unique().alias("paragraphs"),
-    )
+    counts = entities.filter(pl.col("type") == "SDG").group_by("entity_id").agg(*_CORPUS_COUNTS)
     return (
         sdg_goals().join(counts, on="entity_id", how="left")
         .with_columns(pl.col("count", "documents", "paragraphs").fill_null(0).cast(pl.Int64))
@@ -469,9 +648,11 @@ def sdg_mentions(entities: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def operative_verbs(paragraphs: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
+def operative_verbs(paragraphs: pl.DataFrame, documents: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Operative paragraphs in order, with the verb without its adverb of repetition; with the
+    symbol of their document when `documents` is given."""
     verb = pl.col("operative_verb")
-    return (
+    ordered = (
         paragraphs.filter(verb.is_not_null() & (verb != ""))
         .sort("doc_id", "seq")
         .with_columns(
@@ -480,9 +661,10 @@ def operative_verbs(paragraphs: pl.DataFrame, documents: pl.DataFrame) -> pl.Dat
             .then(verb.str.replace(VERB_PREFIX, ""))
             .otherwise(verb).alias("verb_base"),
         )
-        .join(documents.select("doc_id", "symbol"), on="doc_id", how="left")
-        .sort("doc_id", "position")
     )
+    if documents is not None:
+        ordered = ordered.join(documents.select("doc_id", "symbol"), on="doc_id", how="left")
+    return ordered.sort("doc_id", "position")
 
 
 def operative_verb_counts(ordered: pl.DataFrame) -> pl.DataFrame:
@@ -494,19 +676,83 @@ def operative_verb_counts(ordered: pl.DataFrame) -> pl.DataFrame:
     return _ranked(counts, "count", "operative_verb")
 
 
-def keywords(tokens: pl.DataFrame, top_k: int = KEYWORDS_PER_DOCUMENT) -> pl.DataFrame:
-    """TF-IDF keywords per document, the way jieba.analyse.extract_tags weighs them
-    (term frequency × jieba's IDF, median IDF for unseen words), computed over the
-    release's own tokens so keywords and tokens agree."""
+def _mention_keywords(mentions: pl.DataFrame) -> pl.DataFrame:
+    """One keyword occurrence per mention of an entity, named as the gazetteer names the entity,
+    else by its most frequent spelling in the document (ties: the smaller text)."""
+    spelled = (mentions.group_by("doc_id", "entity_id", "text").len()
+               .sort(["doc_id", "entity_id", "len", "text"], descending=[False, False, True, False])
+               .unique(["doc_id", "entity_id"], keep="first", maintain_order=True)
+               .select("doc_id", "entity_id", pl.col("text").alias("spelled")))
+    return (
+        mentions.select("doc_id", "entity_id")
+        .join(spelled, on=["doc_id", "entity_id"], how="left")
+        .join(entity_catalog.gazetteer_names(), on="entity_id", how="left")
+        .select("doc_id", pl.coalesce("name_zh", "spelled").alias("keyword"), "entity_id")
+    )
+
+
+def _uncovered(tokens: pl.DataFrame, mentions: pl.DataFrame) -> pl.DataFrame:
+    """The tokens no mention overlaps (compared code point by code point)."""
+    def points(frame: pl.DataFrame, *keys: str) -> pl.DataFrame:
+        return (frame.select(*keys, pl.int_ranges("char_start", "char_end").alias("at"))
+                .explode("at").drop_nulls("at"))
+
+    covered = points(mentions, "doc_id").unique()
+    hit = points(tokens, "doc_id", "sent_id", "seq").join(covered, on=["doc_id", "at"], how="semi")
+    return tokens.join(hit.select("doc_id", "sent_id", "seq").unique(), on=["doc_id", "sent_id", "seq"], how="anti")
+
+
+def _rejoined(tokens: pl.DataFrame) -> pl.DataFrame:
+    """Tokens with the domain terms the segmenter split rejoined: where a run of 2 to
+    KEYWORD_TERM_TOKENS adjacent tokens of one sentence spells a word of the user dictionary,
+    the longest run from its first token is one occurrence of that word (`joined`), and its
+    other tokens are dropped."""
+    sentence = ["doc_id", "sent_id"]
+    tokens = tokens.sort("doc_id", "char_start")
+    runs, spelled, adjacent = [], pl.col("keyword"), pl.lit(True)
+    for step in range(1, KEYWORD_TERM_TOKENS):
+        adjacent = adjacent & (pl.col("char_start").shift(-step).over(sentence)
+                               == pl.col("char_end").shift(-step + 1).over(sentence))
+        spelled = spelled + pl.col("keyword").shift(-step).over(sentence)
+        runs.append((step + 1, adjacent & spelled.is_in(list(domain_terms())), spelled))
+    length, term = pl.lit(1), pl.col("keyword")
+    for n, found, text in runs:  # longest last, so it wins
+        length = pl.when(found).then(n).otherwise(length)
+        term = pl.when(found).then(text).otherwise(term)
+    tokens = tokens.with_columns(length.alias("run"), term.alias("term"))
+    inside = pl.lit(False)
+    for back in range(1, KEYWORD_TERM_TOKENS):
+        inside = inside | (pl.col("run").shift(back).over(sentence) > back).fill_null(False)
+    return (tokens.filter(~inside)
+            .with_columns((pl.col("run") > 1).alias("joined"), pl.col("term").alias("keyword"))
+            .drop("run", "term"))
+
+
+def keywords(tokens: pl.DataFrame, entities: pl.DataFrame | None = None,
+             top_k: int = KEYWORDS_PER_DOCUMENT) -> pl.DataFrame:
+    """TF-IDF keywords per document, the way jieba.analyse.extract_tags weighs them (term
+    frequency × jieba's IDF, median IDF for unseen words), computed over the release's own
+    tokens so keywords and tokens agree. The tokens of an entity mention give way to the entity
+    (all its aliases one keyword); a domain term the segmenter split is rejoined (_rejoined)."""
     idf, median = jieba_idf()
-    word = pl.col("text").str.strip_chars()
-    candidates = tokens.select("doc_id", word.alias("keyword"), pl.col("pos")).filter(
+    stop = list(stopwords())
+    words = tokens.select("doc_id", "sent_id", "seq", pl.col("text").str.strip_chars().alias("keyword"),
+                          "pos", "char_start", "char_end")
+    mentions = (entities if entities is not None else _frame(pa.schema(
+        [schemas.ENTITIES.field(c) for c in STATS_COLUMNS["entities"]]).empty_table()))
+    mentions = mentions.filter(~pl.col("type").is_in(KEYWORD_WORD_TYPES))
+    words = _rejoined(_uncovered(words, mentions))
+    candidates = pl.concat([
+        words.filter(pl.col("joined") | ~pl.col("pos").fill_null("x").str.slice(0, 1).is_in(KEYWORD_EXCLUDED_POS))
+        .select("doc_id", "keyword", pl.lit(None, pl.String).alias("entity_id")),
+        _mention_keywords(mentions),
+    ]).filter(
         (pl.col("keyword").str.len_chars() >= 2)
         & pl.col("keyword").str.contains(r"[\p{Han}A-Za-z]")
-        & ~pl.col("pos").fill_null("x").str.slice(0, 1).is_in(KEYWORD_EXCLUDED_POS)
-        & ~pl.col("keyword").is_in(list(stopwords()))
+        & ~pl.col("keyword").is_in(stop)
     )
-    counts = candidates.group_by("doc_id", "keyword").agg(pl.len().cast(pl.Int64).alias("frequency"))
+    counts = candidates.group_by("doc_id", "keyword").agg(
+        pl.len().cast(pl.Int64).alias("frequency"), pl.col("entity_id").drop_nulls().min())
     weighted = (
         counts.with_columns((pl.col("frequency") / pl.col("frequency").sum().over("doc_id")).alias("tf"))
         .join(idf, on="keyword", how="left")
@@ -517,34 +763,56 @@ def keywords(tokens: pl.DataFrame, top_k: int = KEYWORDS_PER_DOCUMENT) -> pl.Dat
     return weighted.filter(pl.col("rank") <= top_k).sort("doc_id", "rank")
 
 
-def cooccurrence(entities: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
-    present = (
-        entities.filter(~pl.col("type").is_in(COOCCURRENCE_EXCLUDED_TYPES))
-        .group_by("doc_id", "para_id", "entity_id").agg(pl.col("type").min())
-    )
-    # The pairs are joined on integer codes: a paragraph naming many entities makes many pairs.
+def cooccurrence_pairs(entities: pl.DataFrame, sentences: pl.DataFrame) -> pl.DataFrame:
+    """Pairs of entities named in one sentence, per document: their weight (in units, see
+    COOCCURRENCE_WEIGHT_UNITS), sentences and paragraphs. A mention that spans two sentences
+    (sent_id null) counts in the sentence it starts in."""
+    present = entities.filter(~pl.col("type").is_in(COOCCURRENCE_EXCLUDED_TYPES))
+    spanning = present.filter(pl.col("sent_id").is_null())
+    if spanning.height:
+        starts = (spanning.drop("sent_id").join(
+            sentences.select("doc_id", "sent_id", pl.col("char_start").alias("s_start"), pl.col("char_end").alias("s_end")),
+            on="doc_id")
+            .filter((pl.col("s_start") <= pl.col("char_start")) & (pl.col("char_start") < pl.col("s_end")))
+            .select(present.columns))
+        present = pl.concat([present.filter(pl.col("sent_id").is_not_null()), starts])
+    present = present.group_by("doc_id", "para_id", "sent_id", "entity_id").agg(pl.col("type").min())
+    # The pairs are joined on integer codes: a sentence naming many entities makes many pairs.
     ids = present.select("entity_id").unique().sort("entity_id").with_row_index("e")
-    paragraphs = present.select("doc_id", "para_id").unique().with_row_index("p")
-    docs = present.select("doc_id").unique().with_row_index("d")
-    coded = (present.join(ids, on="entity_id").join(paragraphs, on=["doc_id", "para_id"])
-             .join(docs, on="doc_id").select("p", "d", "e", "type"))
+    units = (present.group_by("doc_id", "para_id", "sent_id").agg(pl.len().alias("k"))
+             .filter(pl.col("k") >= 2).with_row_index("u")
+             .with_columns((COOCCURRENCE_WEIGHT_UNITS / (pl.col("k") - 1)).round().cast(pl.Int64).alias("w")))
+    coded = (present.join(ids, on="entity_id").join(units, on=["doc_id", "para_id", "sent_id"])
+             .select("u", "doc_id", "para_id", "w", "e", "type"))
     pairs = (
-        coded.join(coded.select("p", pl.col("e").alias("e_b"), pl.col("type").alias("type_b")), on="p")
+        coded.join(coded.select("u", pl.col("e").alias("e_b"), pl.col("type").alias("type_b")), on="u")
         .filter(pl.col("e") < pl.col("e_b"))
-        .group_by("e", "e_b").agg(
+        .group_by("doc_id", "e", "e_b").agg(
             pl.col("type").min().alias("type_a"),
             pl.col("type_b").min(),
-            pl.len().alias("paragraphs"),
-            pl.col("d").n_unique().alias("documents"),
+            pl.col("w").sum().alias("weight_units"),
+            pl.len().alias("sentences"),
+            pl.col("para_id").n_unique().alias("paragraphs"),
         )
     )
-    label = ids.join(names.select("entity_id", "name"), on="entity_id", how="left")
-    a = label.select("e", pl.col("entity_id").alias("entity_a"), pl.col("name").alias("name_a"))
-    b = label.select(pl.col("e").alias("e_b"), pl.col("entity_id").alias("entity_b"), pl.col("name").alias("name_b"))
+    a = ids.select("e", pl.col("entity_id").alias("entity_a"))
+    b = ids.select(pl.col("e").alias("e_b"), pl.col("entity_id").alias("entity_b"))
+    return pairs.join(a, on="e").join(b, on="e_b").drop("e", "e_b")
+
+
+def cooccurrence(pairs: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    """The corpus's edge list from every document's pairs."""
+    edges = pairs.group_by("entity_a", "entity_b").agg(
+        pl.col("type_a").min(), pl.col("type_b").min(), pl.col("weight_units").sum(),
+        pl.col("sentences").sum(), pl.col("paragraphs").sum(), pl.len().alias("documents"),
+    ).with_columns((pl.col("weight_units") / COOCCURRENCE_WEIGHT_UNITS).round(6).alias("weight"))
+    label = names.select("entity_id", "name")
     return (
-        pairs.join(a, on="e").join(b, on="e_b")
-        .select("entity_a", "entity_b", "type_a", "type_b", "name_a", "name_b", "paragraphs", "documents")
-        .sort(["paragraphs", "entity_a", "entity_b"], descending=[True, False, False])
+        edges.join(label.rename({"entity_id": "entity_a", "name": "name_a"}), on="entity_a", how="left")
+        .join(label.rename({"entity_id": "entity_b", "name": "name_b"}), on="entity_b", how="left")
+        .select("entity_a", "entity_b", "type_a", "type_b", "name_a", "name_b", "weight", "sentences",
+                "paragraphs", "documents")
+        .sort(["weight", "entity_a", "entity_b"], descending=[True, False, False])
     )
 
 
@@ -558,7 +826,9 @@ def _normalise_symbol(expr: pl.Expr) -> pl.Expr:
             .then(un_symbols.GA_RESOLUTION_PREFIX + symbol).otherwise(symbol))
 
 
-def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
+def cited_symbols(entities: pl.DataFrame, paragraphs: pl.DataFrame) -> pl.DataFrame:
+    """The symbols each document cites (DOC entities, and symbols read from its footnotes),
+    one row per document and symbol, before they are resolved against the corpus."""
     from_entities = entities.filter(pl.col("type") == "DOC").select(
         "doc_id", "para_id",
         pl.coalesce("value", pl.col("entity_id").str.replace(r"^doc:", "")).alias("cited"),
@@ -584,26 +854,31 @@ def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.Da
         .filter(pl.col("cited_symbol") != "")
         # Symbols match whatever their case (Add.1, ADD.1); the spelling shown is the tagger's.
         .with_columns(pl.col("cited_symbol").str.to_uppercase().alias("key"))
-        .join(footnotes.select("para_id", pl.lit(True).alias("footnote")), on="para_id", how="left")
+        .join(footnotes.select("doc_id", "para_id", pl.lit(True).alias("footnote")),
+              on=["doc_id", "para_id"], how="left")
     )
+    return mentions.sort("source", "cited_symbol").group_by("doc_id", "key").agg(
+        pl.col("cited_symbol").first(),
+        pl.col("para_id").n_unique().alias("paragraphs"),
+        pl.col("footnote").fill_null(False).any().alias("in_footnote"),
+        pl.col("para_id").unique().sort().alias("para_ids"),
+        pl.col("source").unique().sort().alias("sources"),
+    )
+
+
+def citations(cited: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
+    """The citation graph: every document's cited symbols resolved against the corpus."""
     # A document is known by its symbol, by the symbol its text gives, and,
     # for a resolution, by A/RES/ + its number.
     known = pl.concat([
         documents.select("doc_id", pl.col("symbol").alias("key")),
         documents.select("doc_id", pl.col("symbol_in_text").alias("key")),
         documents.select("doc_id", (un_symbols.GA_RESOLUTION_PREFIX + pl.col("resolution_number")).alias("key")),
-    ]).filter(pl.col("key").is_not_null()).with_columns(
+    ], rechunk=True).filter(pl.col("key").is_not_null()).with_columns(
         _normalise_symbol(pl.col("key")).str.to_uppercase().alias("key"))
     known = known.group_by("key").agg(pl.col("doc_id").min().alias("cited_doc_id"))
     graph = (
-        mentions.sort("source", "cited_symbol").group_by("doc_id", "key").agg(
-            pl.col("cited_symbol").first(),
-            pl.col("para_id").n_unique().alias("paragraphs"),
-            pl.col("footnote").fill_null(False).any().alias("in_footnote"),
-            pl.col("para_id").unique().sort().alias("para_ids"),
-            pl.col("source").unique().sort().alias("sources"),
-        )
-        .join(known, on="key", how="left")
+        cited.join(known, on="key", how="left")
         # A document naming its own symbol is not citing anything.
         .filter(pl.col("cited_doc_id").is_null() | (pl.col("cited_doc_id") != pl.col("doc_id")))
         .with_columns(pl.col("cited_doc_id").is_not_null().alias("resolved"))
@@ -614,19 +889,28 @@ def citations(entities: pl.DataFrame, paragraphs: pl.DataFrame, documents: pl.Da
 
 # --- summary ------------------------------------------------------------------------------
 
-def _value_counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
+def _summed(frame: pl.DataFrame, column: str, count: str = "count") -> dict[str, int]:
+    """Counts by `column`, summed over documents, for every value counted at least once."""
     if frame.height == 0:
         return {}
-    counts = frame.group_by(column).len().sort(column, nulls_last=True)
-    return {str(k): int(v) for k, v in counts.iter_rows()}
+    sums = frame.group_by(column).agg(pl.col(count).sum()).filter(pl.col(count) > 0).sort(column, nulls_last=True)
+    return {str(k): int(v) for k, v in sums.iter_rows()}
 
 
-def summarise(tables: dict, stats: dict[str, pa.Table], frames: dict[str, pl.DataFrame] | None = None) -> dict:
+def summarise(tables: dict, stats: dict[str, pa.Table]) -> dict:
+    """The content of statistics.json for these tables and their statistics."""
+    frames = _corpus_frames(tables.get("documents"), tables.get("quarantine"), tables.get("entity_catalog"))
+    return _summary(_partial_frames(document_partials(tables)), *frames, stats)
+
+
+def _summary(p: dict[str, pl.DataFrame], documents: pl.DataFrame, quarantine: pl.DataFrame,
+             catalog_frame: pl.DataFrame, stats: dict[str, pa.Table]) -> dict:
     """The content of statistics.json: counts and the head of each statistic."""
-    f = frames if frames is not None else _frames(tables)
-    s = {name: pl.from_arrow(table).with_columns(cs.categorical().cast(pl.String))
-         for name, table in stats.items()}
-    documents = f["documents"]
+    # Only the statistics the summary reads are converted (not stats_entities, the largest).
+    s = {name: _frame(stats[name]) for name in (
+        "stats_entities_corpus", "stats_countries", "stats_sdgs", "stats_operative_verb_counts",
+        "stats_citations", "stats_keywords", "stats_documents") if name in stats}
+    profiles_partial = p["documents"]
     dates = documents.get_column("date").drop_nulls().sort()
     sessions = documents.get_column("session").drop_nulls().unique().sort()
     entities_corpus = s.get("stats_entities_corpus", pl.DataFrame())
@@ -642,6 +926,9 @@ def summarise(tables: dict, stats: dict[str, pa.Table], frames: dict[str, pl.Dat
             return []
         return frame.select(columns).head(n).to_dicts()
 
+    def total(frame: pl.DataFrame, column: str) -> int:
+        return int(frame.get_column(column).sum() or 0) if frame.height else 0
+
     per_document = []
     if profiles.height:
         top_words = (keywords_table.filter(pl.col("rank") <= 5).group_by("doc_id")
@@ -655,23 +942,24 @@ def summarise(tables: dict, stats: dict[str, pa.Table], frames: dict[str, pl.Dat
             .join(top_words.rename({"keyword": "top_keywords"}), on="doc_id", how="left")
             .sort("doc_id").to_dicts()
         )
-    sdg_total = int(f["entities"].filter(pl.col("type") == "SDG").height)
-    sdg_goal_total = int(sdgs.get_column("count").sum()) if sdgs.height else 0
+    entities = p["entities"]
+    sdg_total = total(entities.filter(pl.col("type") == "SDG"), "count")
+    sdg_goal_total = total(sdgs, "count")
     return {
         "corpus": {
             "documents": documents.height,
-            "paragraphs": f["paragraphs"].height,
-            "sentences": f["sentences"].height,
-            "tokens": tables["tokens"].num_rows if tables.get("tokens") is not None else 0,
-            "characters": int(documents.get_column("n_characters").sum() or 0),
-            "entity_mentions": f["entities"].height,
-            "distinct_entities": f["entities"].get_column("entity_id").n_unique(),
-            "catalogued_entities": f["entity_catalog"].height,
-            "quarantined_files": f["quarantine"].height,
+            "paragraphs": total(profiles_partial, "n_paragraphs"),
+            "sentences": total(profiles_partial, "n_sentences"),
+            "tokens": total(profiles_partial, "n_tokens"),
+            "characters": total(profiles_partial, "n_characters"),
+            "entity_mentions": total(profiles_partial, "n_entities"),
+            "distinct_entities": entities.get_column("entity_id").n_unique(),
+            "catalogued_entities": catalog_frame.height,
+            "quarantined_files": quarantine.height,
         },
-        "documents_by_type": _value_counts(documents, "doc_type"),
-        "paragraphs_by_kind": _value_counts(f["paragraphs"], "kind"),
-        "entities_by_type": _value_counts(f["entities"], "type"),
+        "documents_by_type": _summed(documents.with_columns(pl.lit(1).alias("count")), "doc_type"),
+        "paragraphs_by_kind": _summed(p["paragraph_kinds"], "kind"),
+        "entities_by_type": _summed(entities, "type"),
         "date_range": {"earliest": dates[0] if len(dates) else None,
                        "latest": dates[-1] if len(dates) else None},
         "sessions": [int(v) for v in sessions],
@@ -688,18 +976,18 @@ def summarise(tables: dict, stats: dict[str, pa.Table], frames: dict[str, pl.Dat
             "by_goal": head(sdgs, ["goal", "short_zh", "short_en", "count", "documents"], 17),
         },
         "operative_verbs": {
-            "operative_paragraphs": int(verb_counts.get_column("count").sum()) if verb_counts.height else 0,
+            "operative_paragraphs": total(verb_counts, "count"),
             "distinct": verb_counts.height,
             "top": head(verb_counts, ["operative_verb", "verb_base", "count", "documents"]),
         },
         "citations": {
             "edges": cites.height,
-            "resolved_in_corpus": int(cites.get_column("resolved").sum()) if cites.height else 0,
+            "resolved_in_corpus": total(cites, "resolved"),
             "distinct_symbols_cited": cites.get_column("cited_symbol").n_unique() if cites.height else 0,
         },
-        "cooccurrence_pairs": s["stats_cooccurrence"].height if "stats_cooccurrence" in s else 0,
+        "cooccurrence_pairs": stats["stats_cooccurrence"].num_rows if "stats_cooccurrence" in stats else 0,
         "documents": per_document,
-        "quarantine": f["quarantine"].select("source_file", "reason", "detail").sort("source_file").to_dicts(),
+        "quarantine": quarantine.select("source_file", "reason", "detail").sort("source_file").to_dicts(),
     }
 
 

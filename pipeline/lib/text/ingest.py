@@ -28,6 +28,7 @@ from charset_normalizer import from_bytes
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.lib.storage import sha256_file  # noqa: F401 - planning and others read it from here
+from pipeline.lib.text import formats
 from pipeline.schemas import METADATA_FIELDS
 
 SIDECAR_SUFFIX = ".meta.json"
@@ -99,9 +100,12 @@ class Source:
 @dataclass
 class Decoded:
     text: str
-    encoding: str
-    confidence: float
+    encoding: str | None
+    confidence: float | None
     warnings: list[str] = field(default_factory=list)
+    source_format: str = "txt"  # what the bytes were read as (formats.sniff)
+    pages: int | None = None
+    page_map: list[tuple[int, int, int]] | None = None  # (start, end, page) runs of text offsets
 
 
 def name_bytes(name: str) -> bytes:
@@ -432,6 +436,11 @@ class Sidecar(BaseModel):
     resolution_number: _Line | None = None
     plenary_meeting: Annotated[int, Field(ge=1, le=2000)] | None = None
     draft_symbols: Annotated[list[_Line], Field(max_length=_MAX_DRAFTS)] | None = None
+    organ: _Line | None = None
+    meeting: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    original_language: _Language | None = None
+    job_number: _Line | None = None
+    distribution: _Line | None = None
     language: _Language | None = None
     source: _Prose | None = None
     notes: _Notes | None = None
@@ -439,7 +448,7 @@ class Sidecar(BaseModel):
 
 assert set(METADATA_FIELDS) <= set(Sidecar.model_fields), "a metadata field a sidecar cannot declare"
 # How the fields' JSON types are named in a reason (the default: str).
-_EXPECTED = {"session": "int", "plenary_meeting": "int", "draft_symbols": "list", "notes": "str/dict"}
+_EXPECTED = {"session": "int", "plenary_meeting": "int", "meeting": "int", "draft_symbols": "list", "notes": "str/dict"}
 
 
 def _json_type(value: object) -> str:
@@ -536,6 +545,9 @@ def decode_bytes(data: bytes, *, name: str = "", max_bytes: int = DEFAULT_MAX_BY
         raise Rejected("too_large", f"{label}{len(data):,} bytes is over the limit of {max_bytes:,} bytes")
     if not data.strip():
         raise Rejected("empty", f"{label}the file is empty or holds only white space")
+    source_format = formats.sniff(data)  # by content: a PDF named .txt is a PDF
+    if source_format != "txt":
+        return _read_format(source_format, data, label)
     for magic, what in _MAGIC:
         if data.startswith(magic):
             raise Rejected("binary", f"{label}the file is {what}, not text")
@@ -575,6 +587,18 @@ def decode_bytes(data: bytes, *, name: str = "", max_bytes: int = DEFAULT_MAX_BY
     if encoding in ("big5", "big5hkscs", "cp950"):
         decoded.warnings.append("traditional characters (Big5): kept as they are")
     return _checked(decoded, label)
+
+
+def _read_format(source_format: str, data: bytes, label: str) -> Decoded:
+    """A PDF, Word or HTML file through its reader (pipeline/lib/text/formats), then the checks
+    every text gets."""
+    try:
+        extracted = formats.read(source_format, data, label=label.removesuffix(": "))
+    except formats.Unreadable as exc:
+        raise Rejected(exc.reason, exc.detail) from exc
+    confidence = 1.0 if extracted.encoding else None
+    return _checked(Decoded(extracted.text, extracted.encoding, confidence, list(extracted.warnings), source_format,
+                            extracted.pages, extracted.page_map), label)
 
 
 def _detect(data: bytes) -> tuple[str, float] | None:
@@ -618,6 +642,8 @@ def _reject_if_truncated(data: bytes, label: str) -> None:
 
 def _checked(decoded: Decoded, label: str) -> Decoded:
     text = decoded.text
+    if decoded.source_format == "txt":
+        decoded.pages, decoded.page_map = formats.form_feed_pages(text)
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
     if controls > max(8, len(text) // 100):
         raise Rejected("binary", f"{label}{controls} control characters: binary, not text")
@@ -667,7 +693,7 @@ def _check_content(text: str, label: str) -> None:
         found = (f"it starts with {text[:1000].lstrip()[:len(started)]!r}" if started else
                  f"{'at least ' if len(tags) >= MARKUP_TAGS else ''}{len(tags)} HTML tags, the first <{tags[0]}>")
         raise Rejected("markup", f"{label}HTML ({found}), not plain text: "
-                       "export the text, or wait for HTML ingestion")
+                       "save the whole web page (it is read as HTML), or export the text")
     if not _LETTER_OR_DIGIT.search(text):
         raise Rejected("empty", f"{label}no letter, digit or Chinese character: only punctuation and "
                        f"symbols ({len(text):,} characters)")

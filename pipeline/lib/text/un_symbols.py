@@ -70,6 +70,7 @@ SC_RESOLUTION_CITATION = r"(\d{1,4})\s*[(（]\s*(\d{4})\s*[)）]\s*号\s*决议"
 (the 第 before it is the caller's to require or allow)."""
 
 _SESSION_OF_SYMBOL = re.compile(r"^A/(?:RES/|DEC/)?(\d{1,3})/")
+_OLD_SESSION_OF_SYMBOL = re.compile(r"^A/RES/\d{1,4}\s*\(([IVXL]+)\)")
 _TREATY_DECISION = re.compile(rf"{TREATY_BODIES}\.\d+")
 
 
@@ -91,8 +92,9 @@ def find_symbols(text: str) -> Iterator[re.Match]:
 
 
 def symbol_key(symbol: str) -> str:
-    """A symbol as ids and keys spell it, without spaces: S/RES/2334 (2016) → S/RES/2334(2016)."""
-    return re.sub(r"\s+", "", symbol)
+    """A symbol as ids and keys spell it, without spaces: S/RES/2334 (2016) → S/RES/2334(2016);
+    a letter l printed for the digit 1 after Rev., Add. or Corr. is read as 1 (A/54/L.81/Rev.l)."""
+    return re.sub(r"\b(Rev|Add|Corr)\.l\b", r"\1.1", re.sub(r"\s+", "", symbol))
 
 
 def ga_resolution_symbol(number: str) -> str:
@@ -126,8 +128,96 @@ def resolution_symbol(number: str, kind: str, context: str) -> str:
     return f"A/{suffix}/{number}"
 
 
+CN_NUMERAL = "[〇零一二两三四五六七八九十百千]+"
+"""A number in Chinese numerals, counted (四十六) or digit by digit (一八二一)."""
+
+SC_RESOLUTION_ITEM = r"(\d{1,4})\s*[(（]\s*(\d{4})\s*[)）]\s*号"
+"""One Security Council resolution of a list as Chinese text cites it: 338(1973)号 (number and
+year; the 决议 that ends the list follows its last item)."""
+
+SC_RESOLUTION_LIST_SEPARATOR = (r"\s*(?:、|，|,|和|及|与|以及|至)\s*"
+                                rf"(?:(?:(?:[〇零一二三四五六七八九]{{4}}|\d{{4}})\s*年\s*)?"
+                                rf"(?:{CN_NUMERAL}|\d{{1,2}})\s*月\s*(?:{CN_NUMERAL}|\d{{1,2}})\s*日\s*(?:的)?\s*)?"
+                                r"(?:第\s*)?")
+"""What stands between two items of such a list: a comma or a conjunction, and maybe the
+date of adoption of the next item (十月二十五日第340(1973)号, 一九七四年四月八日第346(1974)号)."""
+
+_OLD_NUMBER = r"[〇零0一二两三四五六七八九十百千]+|\d{1,4}"
+_OLD_YEAR_OR_SESSION = r"[〇零0一二三四五六七八九]{4}|\d{4}|[一二三四五六七八九十]{1,3}|\d{1,2}"
+OLD_RESOLUTION = (rf"决议案\s*({_OLD_NUMBER})\s*[(（]\s*({_OLD_YEAR_OR_SESSION})\s*[)）]"
+                  rf"|({_OLD_NUMBER})\s*[(（]\s*({_OLD_YEAR_OR_SESSION})\s*[)）]\s*(?:号\s*)?决议案")
+"""Resolutions as texts before the 1970s cite them: the Security Council's with their year,
+决议案四十六(一九四八), 四十八(一九四八)决议案 (46 (1948) in the English texts); the General
+Assembly's with their session, 决议案三九六(五), 决议案二0二五(二十) (396 (V), 2025 (XX))."""
+
+OLD_RESOLUTION_HEADING = rf"^\s*({_OLD_NUMBER})\s*[(（]\s*({_OLD_YEAR_OR_SESSION})\s*[)）]\s*[.．、]"
+"""Such a resolution's own number above its title: 四十八(一九四八).一九四八年…决议案,
+二一五九(二十一)、中国在联合国之代表权问题."""
+
+
+def _old_number(text: str) -> int | None:
+    from pipeline.lib.text.structure import cn_to_int  # the one reader of Chinese numerals
+
+    return cn_to_int(text.replace("0", "〇"))
+
+
+def to_roman(number: int) -> str:
+    """2159 (XXI): a General Assembly session as its old symbols print it."""
+    out = []
+    for value, letters in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+                           (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while number >= value:
+            out.append(letters)
+            number -= value
+    return "".join(out)
+
+
+def old_resolution_symbol(number: str, year_or_session: str) -> str | None:
+    """The symbol of an old-style citation: a four-digit year makes it the Security Council's
+    (四十六, 一九四八 → S/RES/46 (1948)), a session number the General Assembly's (三九六, 五 →
+    A/RES/396 (V)); None when the numbers cannot be read."""
+    n, second = _old_number(number), _old_number(year_or_session)
+    if not n or not second:
+        return None
+    if 1945 <= second <= 2100:
+        return sc_resolution_symbol(n, second)
+    if second <= 80:
+        return f"A/RES/{n} ({to_roman(second)})"
+    return None
+
+CORRIGENDA = r"\s*(?:和|及|、|,|，)\s*(Corr|Add|Rev)\.(\d{1,2})((?:\s*(?:和|及|、|,|，)\s*\d{1,2})*)"
+"""Corrigenda and addenda printed after a symbol: S/11670和Corr.1和2 (S/11670, S/11670/Corr.1
+and S/11670/Corr.2)."""
+
+MEETING = rf"第\s*(\d{{1,5}}|{CN_NUMERAL})\s*次\s*(全体)?会议"
+"""A numbered meeting of an organ: 第4872次会议, 第一八二一次会议, 第63次全体会议."""
+
+
+def meeting_record(organ: str, number: int, session: int | None = None) -> str | None:
+    """The symbol of a meeting's verbatim record, which names the meeting: the Security
+    Council's 4872nd meeting is S/PV.4872, the General Assembly's 63rd plenary meeting of its
+    74th session A/74/PV.63 (None without the session)."""
+    if organ == "S":
+        return f"S/PV.{number}"
+    if organ == "A" and session is not None:
+        return f"A/{session}/PV.{number}"
+    return None
+
+
+def organ_of_symbol(symbol: str | None) -> str | None:
+    """The organ letters a symbol opens with, for the organs whose meetings are numbered:
+    'S' (Security Council) or 'A' (General Assembly); None otherwise."""
+    head = (symbol or "").split("/", 1)[0]
+    return head if head in ("S", "A") and "/" in (symbol or "") else None
+
+
 def session_of_symbol(symbol: str | None) -> int | None:
     """The General Assembly session a symbol belongs to: A/74/759, A/RES/74/304 and
     A/DEC/74/555 → 74; None for another organ's symbol or one without a session."""
     m = _SESSION_OF_SYMBOL.match(symbol or "")
-    return int(m.group(1)) if m else None
+    if m:
+        return int(m.group(1))
+    m = _OLD_SESSION_OF_SYMBOL.match(symbol or "")  # A/RES/2159 (XXI) → 21
+    if m:
+        return next(n for n in range(1, 90) if to_roman(n) == m.group(1))
+    return None
