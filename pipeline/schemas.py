@@ -102,6 +102,8 @@ PARAGRAPHS = _schema(
     _field("footnote_refs", pa.list_(pa.string()), "para_ids of the footnotes this paragraph's markers cite."),
     _field("cited_by", pa.list_(pa.string()), "For a footnote: para_ids of the paragraphs whose markers cite it, in "
            "document order (null for other paragraphs)."),
+    _field("addressees", pa.list_(pa.string()), "For an operative paragraph: entity_ids of whom it welcomes, encourages, "
+           "invites, urges or requests (its entity mentions with role 'addressee'), in order; empty otherwise."),
     _field("joined_page_break", pa.bool_(), "True when the paragraph was rejoined across a page break."),
     _field("continuation_seams", pa.list_(pa.int64()), "Offsets in clean_text where an unnumbered block that continues "
            "this numbered paragraph begins (the block after a page break that UN texts leave unnumbered); its text "

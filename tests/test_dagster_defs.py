@@ -22,6 +22,8 @@ from conftest import CHARTER_FILE, REPO, REPORT_ID, RESOLUTION_ID, copy_seeds
 
 STAGES = ["documents", "tokens", "entities"]
 CORPUS = ["corpus", "document_status", "entity_catalog", "corpus_statistics", "release"]
+# After the release, apart from it: the ZIP of the newest release (its cost follows the corpus).
+ARCHIVE = ["release_archive"]
 JOBS = {"document_chain", "corpus_release", "build"}
 
 
@@ -65,7 +67,7 @@ def test_definitions_import_without_warnings_in_a_fresh_process():
 
 def test_asset_keys_are_the_stages_then_the_corpus(graph):
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == sorted(STAGES + CORPUS)
+    assert keys == sorted(STAGES + CORPUS + ARCHIVE)
     # the stage assets are the registry's: one name for the asset, the work table and the code
     assert list(chain.NAMES) == STAGES
     for name in STAGES:
@@ -83,13 +85,15 @@ def test_asset_lineage(graph):
     assert parents(graph, "corpus_statistics") == {"corpus", "entity_catalog"}
     # the catalog, the statistics and the status reach the release as its inputs
     assert parents(graph, "release") == {"corpus", "document_status", "entity_catalog", "corpus_statistics"}
+    assert parents(graph, "release_archive") == {"release"}
 
 
-@pytest.mark.parametrize("name", STAGES + CORPUS)
+@pytest.mark.parametrize("name", STAGES + CORPUS + ARCHIVE)
 def test_asset_carries_group_kinds_owners_code_version_description(graph, name):
     node = graph.get(dg.AssetKey(name))
-    assert node.group_name == {"release": "publish", **dict.fromkeys(STAGES, "documents")}.get(name, "corpus")
-    assert {"python", "parquet"} <= node.kinds
+    assert node.group_name == {"release": "publish", "release_archive": "publish",
+                               **dict.fromkeys(STAGES, "documents")}.get(name, "corpus")
+    assert {"python", "zip" if name in ARCHIVE else "parquet"} <= node.kinds
     assert node.owners == ["team:unparl"]
     assert node.code_version and isinstance(node.code_version, str)
     assert node.description and len(node.description) > 40
@@ -113,7 +117,7 @@ def test_stage_assets_are_partitioned_by_document_and_run_in_one_step(graph, def
     assert assets_def.op.name == "document_stages" and assets_def.can_subset
 
 
-@pytest.mark.parametrize("name", CORPUS)
+@pytest.mark.parametrize("name", CORPUS + ARCHIVE)
 def test_corpus_assets_are_not_partitioned(graph, name):
     assert graph.get(dg.AssetKey(name)).partitions_def is None
 

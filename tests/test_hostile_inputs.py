@@ -139,7 +139,7 @@ def test_a_file_name_that_is_not_utf8_gets_a_safe_id_an_escaped_name_and_a_warni
     for doc_id in scanned:
         stamps.write_stamp(data, doc_id, chain.NAMES, SETTINGS)
     tables = corpus.assemble(data, sorted(scanned)).tables()
-    documents = {d["doc_id"]: d for d in tables["documents"].to_pylist()}
+    documents = {d["doc_id"]: d for d in tables["documents"].read().to_pylist()}
     recorded = documents[source.doc_id]["source_file"]
     assert recorded == r"\xb1\xa8\xb8\xe6.txt"  # lossless: the escapes are the name's bytes
     assert recorded.encode().decode("unicode_escape").encode("latin-1") == GBK_NAME

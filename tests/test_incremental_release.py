@@ -175,6 +175,36 @@ def same_file(a: Path, b: Path) -> bool:
     return os.stat(a).st_ino == os.stat(b).st_ino
 
 
+# --- the assignment rule, alone ----------------------------------------------------------------
+
+def _parts(*entries: tuple[str, list[str]]) -> list[dict]:
+    return [{"part": name, "documents": docs, "fingerprint": None} for name, docs in entries]
+
+
+@pytest.mark.parametrize("rows, previous, part_rows, expected", [
+    pytest.param({}, [], 10, [("part-00000", [])], id="no documents: one empty part"),
+    pytest.param({"b": 4, "a": 4, "c": 4}, [], 8, [("part-00000", ["a", "b"]), ("part-00001", ["c"])],
+                 id="first release: doc_id order, parts filled up to part_rows"),
+    pytest.param({"a": 20}, [], 8, [("part-00000", ["a"])], id="a document larger than a part is not split"),
+    pytest.param({"a": 4, "b": 4, "c": 4, "d": 1}, _parts(("part-00000", ["a", "b"]), ("part-00001", ["c"])), 8,
+                 [("part-00000", ["a", "b"]), ("part-00001", ["c", "d"])], id="a new document fills the newest part"),
+    pytest.param({"a": 4, "b": 4, "c": 8, "d": 1}, _parts(("part-00000", ["a", "b"]), ("part-00001", ["c"])), 8,
+                 [("part-00000", ["a", "b"]), ("part-00001", ["c"]), ("part-00002", ["d"])],
+                 id="the newest part full: a new part"),
+    pytest.param({"0": 1, "a": 4, "b": 4}, _parts(("part-00000", ["a"]), ("part-00001", ["b"])), 8,
+                 [("part-00000", ["a"]), ("part-00001", ["0", "b"])],
+                 id="a new document sorting first still goes to the newest part"),
+    pytest.param({"a": 4, "c": 4}, _parts(("part-00000", ["a"]), ("part-00001", ["b"]), ("part-00002", ["c"])), 8,
+                 [("part-00000", ["a"]), ("part-00002", ["c"])], id="an emptied part goes"),
+    pytest.param({"a": 4, "d": 1}, _parts(("part-00000", ["a"]), ("part-00001", ["b"])), 4,
+                 [("part-00000", ["a"]), ("part-00002", ["d"])], id="part numbers are never reused"),
+    pytest.param({"a": 100, "b": 100}, _parts(("part-00000", ["a", "b"])), 8, [("part-00000", ["a", "b"])],
+                 id="documents grown past part_rows stay together"),
+])
+def test_assign_parts(rows, previous, part_rows, expected):
+    assert release.assign_parts(rows, previous, part_rows) == [(name, docs) for name, docs in expected]
+
+
 # --- (a) a document stays in its part; unchanged parts are linked ----------------------------
 
 def test_a_new_document_leaves_the_others_in_their_parts_and_their_parts_linked(work, rows):

@@ -48,7 +48,8 @@ def test_encoding_is_recorded():
     pytest.param(b" \n\t \r\n  ", "empty", id="whitespace-only"),
     pytest.param(codecs.BOM_UTF8 + " \n\u3000".encode(), "empty", id="bom-and-whitespace"),
     pytest.param(b"\x89PNG\r\n\x1a\n" + bytes(64), "binary", id="png"),
-    pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "binary", id="pdf"),
+    # A PDF is read as a PDF whatever its name: one cut off after its header is corrupt.
+    pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "corrupt", id="pdf-cut-off"),
     pytest.param(b"PK\x03\x04\x14\x00\x06\x00" + bytes(40), "binary", id="zip-docx"),
     pytest.param(("联合国" * 10).encode() + b"\x00\x00\x01\x02" * 40, "binary", id="nul-laden"),
     pytest.param(HEAD.encode("utf-16-le"), "binary", id="utf-16-without-bom"),
@@ -58,7 +59,14 @@ def test_bytes_that_are_not_text_are_rejected_with_a_reason(data, reason):
     with pytest.raises(Rejected) as info:
         decode_bytes(data, name="bad.txt")
     assert info.value.reason == reason
-    assert "bad.txt" in info.value.detail
+    assert info.value.detail.startswith("bad.txt: ")
+
+
+def test_a_pdf_cut_off_after_its_header_is_corrupt_and_the_detail_says_so():
+    with pytest.raises(Rejected) as info:
+        decode_bytes(b"%PDF-1.4\n", name="scan.txt")
+    assert info.value.reason == "corrupt"
+    assert info.value.detail == "scan.txt: the PDF is cut off (no %%EOF at its end): copy or download it again"
 
 
 def test_over_max_bytes_is_rejected_before_decoding():
@@ -176,4 +184,4 @@ def test_ingest_quarantines_instead_of_failing(tmp_path):
         reasons[source.path.name] = row["reason"]
         assert result.quarantined == (row["status"] == "quarantined")
     assert reasons == {"copy.txt": None, "copy2.txt": "duplicate", "empty.txt": "empty",
-                       "good.txt": "bad_sidecar", "scan.txt": "binary"}
+                       "good.txt": "bad_sidecar", "scan.txt": "corrupt"}

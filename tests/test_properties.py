@@ -20,8 +20,9 @@ from pipeline.lib.document import process_document
 from pipeline.schemas import PARAGRAPHS, SENTENCES, TOKENS, ENTITIES
 
 PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The reasons of the README's "When something goes wrong", those of the PDF and Word readers included.
 REASONS = {"empty", "binary", "undecodable", "truncated", "too_large", "bad_sidecar", "duplicate", "not_chinese",
-           "markup"}
+           "markup", "corrupt", "encrypted", "no_text_layer", "unsupported_format"}
 
 def has_han(text: str) -> bool:
     """A Chinese character by Unicode's own names (unassigned code points are not)."""
@@ -229,6 +230,6 @@ def test_random_bytes_give_a_quarantine_entry_or_a_document(data):
         else:
             assert tables["quarantine"].num_rows == 0 and tables["documents"].num_rows == 1
             assert corpus.status.column("status").to_pylist() == ["ok"]
-            texts = {"fuzz": tables["documents"].column("clean_text")[0].as_py()}
+            texts = {"fuzz": tables["documents"].read().column("clean_text")[0].as_py()}
             for name in ("paragraphs", "sentences", "tokens", "entities"):
                 assert invariants.offsets_hold(tables[name].read(), texts)[0], name

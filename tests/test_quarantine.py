@@ -216,7 +216,7 @@ def test_two_files_claiming_one_symbol_keep_distinct_ids_and_warn(corpus):
         for row in corpus.table(name).select(["doc_id", "para_id"]).to_pylist():
             assert (row["doc_id"], row["para_id"]) in ids
     for row in paragraphs.select(["doc_id", "footnote_refs", "cited_by"]).to_pylist():
-        for ref in (row["footnote_refs"] or []) + ([row["cited_by"]] if row["cited_by"] else []):
+        for ref in (row["footnote_refs"] or []) + (row["cited_by"] or []):
             assert (row["doc_id"], ref) in ids
 
 
@@ -373,7 +373,7 @@ def test_who_keeps_a_shared_symbol_does_not_depend_on_arrival_order(tmp_path):
     assert invariants.unique(paragraphs, "para_id")[0]
     prefixes = {(r["doc_id"], r["para_id"].rsplit(":", 1)[0]) for r in paragraphs.to_pylist()}
     assert prefixes == {("a_report", "A/74/759"), ("b_report", "A/74/759@b_report")}
-    warnings = fresh_tables["documents"].column("warnings").to_pylist()
+    warnings = read["fresh"]["documents"].column("warnings").to_pylist()
     assert [any("also the symbol of document a_report" in w for w in ws) for ws in warnings] == [False, True]
 
 

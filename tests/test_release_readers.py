@@ -48,11 +48,11 @@ def test_duckdb_reads_each_table_and_only_that_table(release, manifest):
 
     for table, rows in manifest["tables"].items():
         glob = (release / table / "*.parquet").as_posix()
-        assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchone()[0] == rows, table
+        assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall()[0][0] == rows, table
     # A join across tables by their keys, as a researcher writes it.
     joined = duckdb.sql(
         f"SELECT count(*) FROM read_parquet('{(release / 'tokens' / '*.parquet').as_posix()}') t "
-        f"JOIN read_parquet('{(release / 'sentences' / '*.parquet').as_posix()}') s USING (sent_id)").fetchone()[0]
+        f"JOIN read_parquet('{(release / 'sentences' / '*.parquet').as_posix()}') s USING (sent_id)").fetchall()[0][0]
     assert joined == manifest["tables"]["tokens"]
 
 
@@ -98,3 +98,16 @@ def test_one_string_type_and_the_columns_researchers_join_and_sort_on(release):
     order = {r["section"]: r["section_order"] for r in rows}
     if "二" in order and "三" in order:
         assert order["二"] < order["三"]
+
+
+def test_operative_paragraphs_name_whom_they_address(release):
+    from pipeline.lib.release.cut import read_table
+
+    paragraphs = {r["para_id"]: r for r in read_table(release, "paragraphs", ["para_id", "kind", "addressees"]).to_pylist()}
+    # "促请会员国…" (op5) addresses the Member States, not the United Nations.
+    assert "actor:member-states" in paragraphs["A/RES/74/304:op5"]["addressees"]
+    assert "org:un" not in paragraphs["A/RES/74/304:op5"]["addressees"]
+    for op in ("op16", "op18", "op21"):
+        assert paragraphs[f"A/RES/74/304:{op}"]["addressees"], op
+    # Only operative paragraphs address anyone.
+    assert all(not r["addressees"] for r in paragraphs.values() if r["kind"] != "operative")

@@ -112,16 +112,26 @@ HTML_PAGE = ("<!DOCTYPE html>\n<html lang=\"zh\"><head><title>报告</title></he
 @pytest.mark.parametrize("text", [
     pytest.param(HTML_PAGE, id="doctype"),
     pytest.param(HTML_PAGE.split("\n", 1)[1], id="html-element"),
-    pytest.param("".join(f"<div class=\"para\"><span>{i}. 大会欢迎报告。</span></div>\n" for i in range(8)),
-                 id="many-tags"),
-    pytest.param("<p>大会欢迎报告。</p><p>请秘书长。</p>", id="short-fragment"),
 ])
-def test_html_saved_as_text_is_set_aside_as_markup(text):
+def test_a_web_page_saved_as_text_is_read_as_html(text):
+    # By content, not by name: a whole page (a doctype or an <html> element) is read as HTML,
+    # its paragraphs kept and its head (the <title>) left out.
+    decoded = decode_bytes(text.encode(), name="page.txt")
+    assert decoded.source_format == "html"
+    assert decoded.text == "\n\n".join(f"{i}. 大会欢迎秘书长的报告。" for i in range(1, 6)) + "\n"
+
+
+@pytest.mark.parametrize("text, found", [
+    pytest.param("".join(f"<div class=\"para\"><span>{i}. 大会欢迎报告。</span></div>\n" for i in range(8)),
+                 "at least 10 HTML tags, the first <div>", id="many-tags"),
+    pytest.param("<p>大会欢迎报告。</p><p>请秘书长。</p>", "4 HTML tags, the first <p>", id="short-fragment"),
+])
+def test_an_html_fragment_saved_as_text_is_set_aside_as_markup(text, found):
     with pytest.raises(Rejected) as info:
         decode_bytes(text.encode(), name="page.txt")
     assert info.value.reason == "markup"
-    assert info.value.detail.startswith("page.txt: HTML")
-    assert "export the text, or wait for HTML ingestion" in info.value.detail
+    assert info.value.detail == (f"page.txt: HTML ({found}), not plain text: "
+                                 "save the whole web page (it is read as HTML), or export the text")
 
 
 def test_a_text_that_mentions_a_tag_or_two_is_not_markup():

@@ -47,7 +47,7 @@ def _with_prefix(values: list, old: str, new: str) -> list:
 
 
 _ID_COLUMNS = {"paragraphs": ("para_id", "footnote_refs", "cited_by"), "sentences": ("para_id", "sent_id"),
-               "tokens": ("sent_id",), "entities": ("para_id", "sent_id")}
+               "tokens": ("sent_id", "para_id"), "entities": ("para_id", "sent_id")}
 
 
 # A release never holds the corpus's paragraphs, sentences, tokens and entities in memory:

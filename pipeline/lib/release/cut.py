@@ -426,10 +426,12 @@ def _encoded(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def _write_table(path: Path, table, schema: pa.Schema, sort_by: list[str] | None,
                  metadata: dict[str, str], jsonl: Path | None = None,
-                 keep: Callable[[pa.Table], None] | None = None) -> tuple[dict[Path, str], int]:
+                 keep: Callable[[pa.Table], None] | None = None,
+                 transform: Callable[[pa.Table], pa.Table] | None = None) -> tuple[dict[Path, str], int]:
     """Write one table (or one part of a table) as Parquet (and as JSON Lines when `jsonl` is
     given), each file hashed as it is written, in one pass over the rows: ({path: sha256},
-    rows). `keep`, when given, sees every canonical batch (the CoNLL-U writer reads them)."""
+    rows). `transform` fills what the release adds to each canonical batch; `keep`, when given,
+    sees every batch as written (the CoNLL-U writer reads them)."""
     file_schema = schema.with_metadata({**(schema.metadata or {}),
                                         **{k.encode(): v.encode() for k, v in metadata.items()}})
     rows = 0
@@ -447,6 +449,8 @@ def _write_table(path: Path, table, schema: pa.Schema, sort_by: list[str] | None
         def passing() -> Iterator[pa.Table]:
             nonlocal rows
             for batch in _canonical_batches(table, schema, sort_by or []):
+                if transform is not None:
+                    batch = transform(batch)
                 if lines is not None:
                     write_jsonl_rows(lines, batch)
                 if keep is not None:
@@ -683,13 +687,16 @@ def _write_part(build: Path, part: str, tables: dict, written: _Written) -> None
     from pipeline.lib.release.conllu import write_conllu
 
     kept: dict[str, list[pa.Table]] = {"sentences": [], "tokens": [], "entities": []}
-    for name in PER_DOCUMENT:
+    # Entities first: the paragraphs' `addressees` come from their mentions' roles.
+    order = ("documents", "entities", "paragraphs", "sentences", "tokens")
+    for name in order:
         files = part_files(name, part)
         hashes, rows = _write_table(
             build / files[0], tables[name], schemas.TABLES[name], schemas.SORT_KEYS[name],
             _parquet_metadata(name, DESCRIPTIONS[name]),
             jsonl=build / files[1] if len(files) > 1 else None,
-            keep=kept[name].append if name in kept else None)
+            keep=kept[name].append if name in kept else None,
+            transform=_with_addressees(_concat(kept["entities"], schemas.ENTITIES)) if name == "paragraphs" else None)
         written.add(hashes, name, rows)
         written.rows[name] = written.rows.get(name, 0) + rows
     target = build / "conllu" / f"{part}.conllu"
@@ -700,6 +707,24 @@ def _write_part(build: Path, part: str, tables: dict, written: _Written) -> None
                               source=f"conllu/{part}.conllu")
     # Its rows: the sentences it holds (a sentence with no token is left out of CoNLL-U).
     written.add({target: out.digest.hexdigest()}, "conllu", counts.sentences)
+
+
+def _with_addressees(entities: pa.Table) -> Callable[[pa.Table], pa.Table]:
+    """Fills paragraphs' `addressees` from the mentions of these entities whose role is
+    'addressee', in the order of the text (rows are in char_start order), each id once."""
+    rows = entities.select(["para_id", "entity_id", "role"]).to_pylist() if "role" in entities.column_names else []
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        if row["role"] == "addressee" and row["entity_id"] not in found.setdefault(row["para_id"], []):
+            found[row["para_id"]].append(row["entity_id"])
+    field_ = schemas.PARAGRAPHS.field("addressees")
+
+    def fill(paragraphs: pa.Table) -> pa.Table:
+        values = [found.get(para_id, []) for para_id in paragraphs.column("para_id").to_pylist()]
+        i = paragraphs.schema.get_field_index("addressees")
+        return paragraphs.set_column(i, field_, pa.array(values, field_.type))
+
+    return fill
 
 
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:

@@ -692,14 +692,28 @@ def _mention_keywords(mentions: pl.DataFrame) -> pl.DataFrame:
 
 
 def _uncovered(tokens: pl.DataFrame, mentions: pl.DataFrame) -> pl.DataFrame:
-    """The tokens no mention overlaps (compared code point by code point)."""
-    def points(frame: pl.DataFrame, *keys: str) -> pl.DataFrame:
-        return (frame.select(*keys, pl.int_ranges("char_start", "char_end").alias("at"))
-                .explode("at").drop_nulls("at"))
-
-    covered = points(mentions, "doc_id").unique()
-    hit = points(tokens, "doc_id", "sent_id", "seq").join(covered, on=["doc_id", "at"], how="semi")
-    return tokens.join(hit.select("doc_id", "sent_id", "seq").unique(), on=["doc_id", "sent_id", "seq"], how="anti")
+    """The tokens no mention overlaps (a token [s, e) and a mention [ms, me) overlap when
+    ms < e and s < me). Found with two sorted as-of joins, never point by point: the mentions
+    starting at or before a token's start (the furthest end among them, a running maximum) and
+    the first mention starting after it."""
+    if mentions.height == 0 or tokens.height == 0:
+        return tokens
+    spans = (mentions.select("doc_id", pl.col("char_start").cast(pl.Int64), pl.col("char_end").cast(pl.Int64))
+             .sort("doc_id", "char_start")
+             .with_columns(pl.col("char_end").cum_max().over("doc_id").alias("reach")))
+    before = spans.group_by("doc_id", "char_start").agg(pl.col("reach").max()).sort("char_start")
+    after = spans.select("doc_id", pl.col("char_start").alias("next_start")).unique().sort("next_start")
+    probe = tokens.with_row_index("_row").with_columns(pl.col("char_start").cast(pl.Int64).alias("_start"))
+    probe = probe.sort("_start")
+    covered_before = probe.join_asof(before.rename({"char_start": "_start"}), on="_start", by="doc_id",
+                                     strategy="backward", check_sortedness=False)
+    covered = covered_before.join_asof(after.rename({"next_start": "_start_next"}).with_columns(
+        pl.col("_start_next").alias("_next")), left_on="_start", right_on="_start_next", by="doc_id",
+        strategy="forward", check_sortedness=False)
+    overlapped = (pl.col("reach").fill_null(-1) > pl.col("char_start")) | (
+        pl.col("_next").is_not_null() & (pl.col("_next") < pl.col("char_end")))
+    kept = covered.filter(~overlapped).sort("_row")
+    return kept.select(tokens.columns)
 
 
 def _rejoined(tokens: pl.DataFrame) -> pl.DataFrame:
@@ -707,14 +721,16 @@ def _rejoined(tokens: pl.DataFrame) -> pl.DataFrame:
     KEYWORD_TERM_TOKENS adjacent tokens of one sentence spells a word of the user dictionary,
     the longest run from its first token is one occurrence of that word (`joined`), and its
     other tokens are dropped."""
-    sentence = ["doc_id", "sent_id"]
-    tokens = tokens.sort("doc_id", "char_start")
+    tokens = tokens.sort("doc_id", "sent_id", "char_start")
+    terms = pl.Series(sorted(domain_terms()), dtype=pl.String)
     runs, spelled, adjacent = [], pl.col("keyword"), pl.lit(True)
     for step in range(1, KEYWORD_TERM_TOKENS):
-        adjacent = adjacent & (pl.col("char_start").shift(-step).over(sentence)
-                               == pl.col("char_end").shift(-step + 1).over(sentence))
-        spelled = spelled + pl.col("keyword").shift(-step).over(sentence)
-        runs.append((step + 1, adjacent & spelled.is_in(list(domain_terms())), spelled))
+        # The token `step` rows on, when it is in the same sentence (rows are in sentence order).
+        in_sentence = ((pl.col("doc_id").shift(-step) == pl.col("doc_id"))
+                       & (pl.col("sent_id").shift(-step) == pl.col("sent_id"))).fill_null(False)
+        adjacent = adjacent & in_sentence & (pl.col("char_start").shift(-step) == pl.col("char_end").shift(-step + 1))
+        spelled = spelled + pl.col("keyword").shift(-step)
+        runs.append((step + 1, (adjacent & spelled.is_in(terms.implode())).fill_null(False), spelled))
     length, term = pl.lit(1), pl.col("keyword")
     for n, found, text in runs:  # longest last, so it wins
         length = pl.when(found).then(n).otherwise(length)
@@ -722,7 +738,9 @@ def _rejoined(tokens: pl.DataFrame) -> pl.DataFrame:
     tokens = tokens.with_columns(length.alias("run"), term.alias("term"))
     inside = pl.lit(False)
     for back in range(1, KEYWORD_TERM_TOKENS):
-        inside = inside | (pl.col("run").shift(back).over(sentence) > back).fill_null(False)
+        same_sentence = ((pl.col("doc_id").shift(back) == pl.col("doc_id"))
+                         & (pl.col("sent_id").shift(back) == pl.col("sent_id"))).fill_null(False)
+        inside = inside | (same_sentence & (pl.col("run").shift(back) > back)).fill_null(False)
     return (tokens.filter(~inside)
             .with_columns((pl.col("run") > 1).alias("joined"), pl.col("term").alias("keyword"))
             .drop("run", "term"))
