@@ -133,6 +133,26 @@ def test_short_chinese_in_gb18030_or_big5_is_not_taken_for_korean_or_japanese():
     assert decode_bytes(trad.encode("big5")).text == trad
 
 
+WEB_PAGE = ("<!DOCTYPE html>\n<html lang=\"zh\"><head>{meta}<title>报告</title></head><body>\n"
+            "<p>大会</p>\n<p>1. 欢迎秘书长的报告。</p>\n</body></html>\n")
+
+
+@pytest.mark.parametrize("encode, meta, encoding", [
+    pytest.param(lambda t: t.encode("utf-8"), "", "utf-8", id="utf-8"),
+    pytest.param(lambda t: codecs.BOM_UTF8 + t.encode("utf-8"), "", "utf-8", id="utf-8-bom"),
+    pytest.param(lambda t: codecs.BOM_UTF16_LE + t.encode("utf-16-le"), "", "utf-16", id="utf-16-le-bom"),
+    pytest.param(lambda t: codecs.BOM_UTF16_BE + t.encode("utf-16-be"), "", "utf-16", id="utf-16-be-bom"),
+    pytest.param(lambda t: t.encode("gb18030"), '<meta charset="gb2312">', "gb18030", id="gb2312-declared"),
+    pytest.param(lambda t: t.encode("gb18030"), "", "gb18030", id="gbk-undeclared"),
+])
+def test_a_web_page_in_any_supported_encoding_is_read_as_html_to_the_same_text(encode, meta, encoding):
+    # Read by content whatever its name: a page in UTF-16 is a page too, and a short one in GBK
+    # that declares no charset is Chinese, not Korean.
+    decoded = decode_bytes(encode(WEB_PAGE.format(meta=meta)), name="page.txt")
+    assert (decoded.source_format, decoded.encoding) == ("html", encoding)
+    assert decoded.text == "大会\n\n1. 欢迎秘书长的报告。\n"
+
+
 # --- layout characters ---------------------------------------------------------------------
 
 def _insert_between_chinese(text: str, what: str, every: int, seed: int) -> str:

@@ -85,12 +85,14 @@ GOOD_TEXTS = [
     "大会\n\n{i}. 欢迎各国议会联盟的工作。\n",
     "尊敬的主席先生：\n\n我谨代表我国政府，感谢您在本届会议期间的出色领导。第{i}段。\n",
     "第七十四届会议\n议程项目{i}\n\n联合国系统的活动\n\n秘书长的报告\n",
+    # A whole web page is read as HTML, whatever its name and in any of these encodings.
+    "<!DOCTYPE html><html><body><p>大会</p><p>{i}. 欢迎各国议会联盟的工作。</p></body></html>",
 ]
 ENCODINGS = ["utf-8", "utf-8", "utf-8-sig", "utf-16"]  # UTF-16 with its byte-order mark
 BAD_TEXTS = [
     b"", b"  \n\t \r\n", "\u200b\u200b\n".encode(), "。，！？……\n".encode(), b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n",
     b"PK\x03\x04\x14\x00\x00\x00", b"\x89PNG\r\n\x1a\n\x00\x00", b"Hello, world. This is an English letter.\n",
-    "<!DOCTYPE html><html><body><p>大会</p><p>欢迎</p></body></html>".encode(), "大会".encode()[:-1],
+    "<p>大会</p><p>欢迎</p>".encode(), "大会".encode()[:-1],  # an HTML fragment is markup
     b"\xff\xfe\xfd", b"\x00\x01\x02\x03" * 10,
 ]
 

@@ -196,6 +196,23 @@ def test_a_table_is_read_across_its_parts_and_a_missing_one_is_named(built):
         read_table(result.path, "speeches")
 
 
+def test_a_release_without_documents_still_has_every_table(tmp_path):
+    """Only a quarantined file: every table has its part-00000 (no rows, the table's schema), the
+    per-document tables one empty part, and the release passes its checks."""
+    result = cut(tmp_path, corpus_tables(specs=()))
+    assert result.created and all(passed for passed, _ in result.checks.values())
+    manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parts"] == [{"part": "part-00000", "documents": [], "fingerprint": None}]
+    for name in ALL_TABLES:
+        schema = pq.read_schema(result.path / parquet_part(name))
+        assert schema.names == {**schemas.TABLES, **STATS_SCHEMAS}[name].names, name
+    for name in PER_DOCUMENT:
+        assert manifest["tables"][name] == 0 == pq.read_metadata(result.path / parquet_part(name)).num_rows, name
+    assert (result.path / jsonl_part("documents")).read_bytes() == b""
+    assert (result.path / "conllu/part-00000.conllu").is_file()
+    assert manifest["tables"]["quarantine"] == 1
+
+
 def test_release_says_where_every_document_stands(built):
     _, result = built
     status = read_table(result.path, "document_status").to_pylist()

@@ -47,6 +47,8 @@ def release(context: dg.AssetExecutionContext, settings: UnparlSettings, corpus:
                          settings=settings.release_settings,
                          quality=recorded_quality())
     context.log.info(f"release {result.version}: {result.reason}")
+    if result.index_problem:
+        context.log.warning(result.index_problem)
     meta = {
         "version": result.version or "",
         "created": result.created,

@@ -40,7 +40,7 @@ from pipeline import schemas
 from pipeline.lib import storage
 from pipeline.lib.release import verify as release_verify
 from pipeline.lib.release.card import croissant_metadata, data_card, data_package
-from pipeline.lib.release.site import write_index
+from pipeline.lib.release.site import ReleaseUnreadable, write_index
 from pipeline.lib.release.charts import draw_charts
 from pipeline.lib.release.stats import STATS_DESCRIPTIONS, STATS_SCHEMAS
 
@@ -81,6 +81,7 @@ class ReleaseResult:
     checks: dict[str, tuple[bool, dict]] = field(default_factory=dict)
     parts_written: int = 0  # parts of the per-document tables written anew
     parts_linked: int = 0  # parts linked, unchanged, from the previous release
+    index_problem: str = ""  # why data/index.html could not be regenerated, if it could not
 
 
 # --- versions -----------------------------------------------------------------------------
@@ -301,7 +302,7 @@ def archive_release(data_dir: Path, version: str) -> tuple[Path, str]:
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
-        write_index(data_dir)
+        _refresh_index(data_dir)
     return target, sha
 
 
@@ -824,12 +825,22 @@ def cut_release(
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
             raise
-        # The download page lists every release; the release itself is published already.
-        write_index(data_dir)
+        # The download page lists every release; the release itself is published already, so a
+        # page that cannot be made (an older release's manifest unreadable) is reported, not raised.
+        index_problem = _refresh_index(data_dir)
     reason = "first release" if previous is None else f"data differ from {previous.name}"
     linked = sum(1 for p in layout if f"conllu/{p['part']}.conllu" in written.linked)
     return ReleaseResult(version, target, True, digest, changes, reason, checked,
-                         parts_written=len(layout) - linked, parts_linked=linked)
+                         parts_written=len(layout) - linked, parts_linked=linked, index_problem=index_problem)
+
+
+def _refresh_index(data_dir: Path) -> str:
+    """Regenerate data/index.html; what went wrong, in words, or ''."""
+    try:
+        write_index(data_dir)
+    except ReleaseUnreadable as exc:
+        return f"data/index.html was not regenerated: {exc}"
+    return ""
 
 
 def _schema_of(name: str) -> pa.Schema:

@@ -77,7 +77,10 @@ def sniff(data: bytes) -> str:
         return "docx" if "word/document.xml" in names else "txt"
     if data.startswith(_OLE):
         return "doc" if _WORD_STREAM in data[:1 << 20] else "txt"
-    if _HTML_START.match(data[:4096]):
+    page_head = data[:4096]
+    if page_head.startswith((b"\xff\xfe", b"\xfe\xff")):  # a page saved as UTF-16, with its byte-order mark
+        page_head = page_head.decode("utf-16", "ignore").encode("utf-8")
+    if _HTML_START.match(page_head):
         return "html"
     return "txt"
 

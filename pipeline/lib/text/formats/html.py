@@ -41,12 +41,19 @@ def decode_html(data: bytes, name: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes
+    # The text reader's detection, where Chinese wins a tie: alone, charset-normalizer takes a
+    # short page in GBK for Korean (cp949).
+    from pipeline.lib.text.ingest import _detect
 
-    best = from_bytes(data).best()
-    if best is None:
+    detected = _detect(data)
+    if detected is None:
         raise Unreadable("undecodable", f"{name}an HTML page in no encoding that can be told: save it as UTF-8")
-    return str(best), best.encoding
+    encoding = detected[0]
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        raise Unreadable("undecodable", f"{name}an HTML page that looks like {encoding}, but byte {exc.start} is "
+                         f"not {encoding}: save it as UTF-8") from exc
 
 
 def read_html(data: bytes, *, label: str = "") -> Extracted:
