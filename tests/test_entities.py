@@ -8,6 +8,8 @@ import polars as pl
 import pycountry
 import pytest
 
+from pipeline.lib.entities.catalog import build_catalog
+
 from pipeline.lib.entities import tagger as ent
 from pipeline.lib.entities.evaluation import (
     DEFAULT_GOLD, TARGET_F1, TARGET_LINKING, TARGET_TYPES, evaluate, format_report, load_gold,
@@ -356,7 +358,7 @@ def test_gazetteer_version_is_a_stable_sha256():
 
 def test_catalog_lists_each_entity_once():
     rows = tag("联合国开发计划署(开发署)在格鲁吉亚工作。\n\n开发署和《2030年议程》、《2030 年议程》。")
-    catalog = ent.build_catalog(pl.DataFrame(rows))
+    catalog = build_catalog(pl.DataFrame(rows))
     assert catalog.columns == ENTITY_CATALOG.names
     assert catalog["entity_id"].is_unique().all()
     undp = catalog.filter(pl.col("entity_id") == "org:undp").row(0, named=True)

@@ -62,7 +62,8 @@ BAD_FILES: dict[str, tuple[bytes, str | None, str]] = {
     "blank.txt": (" \r\n\t\n".encode() + "\u3000\u00a0\n".encode(), None, "empty"),
     "invisible.txt": (codecs.BOM_UTF8 + "\u200b\u200d\n\ufeff".encode(), None, "empty"),
     "photo.png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), None, "binary"),
-    "scan.pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", None, "binary"),
+    # A PDF is read as one: this one ends after its first object, so it is cut off.
+    "cut_off.pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", None, "corrupt"),
     "report.zip": (_zip_bytes(), None, "binary"),
     "noise.txt": (_not_text(), None, "undecodable"),
     "cut_gb18030.txt": (REPORT.encode("gb18030")[:-1], None, "truncated"),
@@ -137,7 +138,7 @@ def test_quarantine_table_names_every_bad_file_and_its_reason(corpus):
     ("cut_utf8.txt", "UTF-8 text cut off in the middle of a character"),
     ("photo.png", "a PNG image"),
     ("report.zip", "a zip archive"),
-    ("scan.pdf", "a PDF file"),
+    ("cut_off.pdf", "the PDF is cut off (no %%EOF at its end): copy or download it again"),
     ("wrong_type.txt", "field 'session' must be int, not str"),
     ("bad_json.txt", "not valid UTF-8 JSON"),
     ("zz_copy_of_report.txt", "same bytes as 000_report.txt, which is processed as document 000_report"),

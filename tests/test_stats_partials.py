@@ -23,7 +23,8 @@ from conftest import A_RES_61_211_FILE, CHARTER_FILE, REPORT_FILE, RESOLUTION_FI
 from pipeline import schemas
 from pipeline.lib import chain, runner
 from pipeline.lib.entities.catalog import catalog_from_partials, catalog_partial
-from pipeline.lib.entities.tagger import CATALOG_COLUMNS, build_catalog
+from pipeline.lib.entities.catalog import build_catalog
+from pipeline.lib.entities.tagger import CATALOG_COLUMNS
 from pipeline.lib.release.stats import (PARTIAL_SCHEMAS, STATS_SCHEMAS, Statistics, combine,
                                         document_partials)
 from pipeline.lib.storage import to_arrow

@@ -2,11 +2,11 @@
 
 `catalog_partial` reduces one document's mentions (or several documents' at once) to one row
 per (doc_id, entity_id, type, text): how often that spelling was seen and where it first
-appears. `catalog_from_partials` combines the partials of every document into the table
-`tagger.build_catalog` gives from all the mentions, so a new document costs its own partial
-and a combine over the partials, never a pass over every mention of the corpus.
+appears. `catalog_from_partials` combines the partials of every document into the catalog, so
+a new document costs its own partial and a combine over the partials, never a pass over every
+mention of the corpus; `build_catalog` is the same from a table of mentions.
 
-The rules are build_catalog's: the name is the gazetteer's, else the most frequent spelling
+The rules: the name is the gazetteer's, else the most frequent spelling
 (ties: the smaller text); the type is the most frequent one, a tie going to the type mentioned
 first in corpus order (doc_id, then the mention's row in its document); aliases are every
 known and seen spelling but the name.
@@ -57,6 +57,11 @@ def catalog_partial(entities: pa.Table | pl.DataFrame) -> pa.Table:
         .sort("doc_id", "entity_id", "type", "text")
     )
     return partial.to_arrow().select(PARTIAL_SCHEMA.names).cast(PARTIAL_SCHEMA)
+
+
+def build_catalog(entities: pa.Table | pl.DataFrame) -> pl.DataFrame:
+    """The catalog of these mentions (all of a corpus's, in release order)."""
+    return catalog_from_partials(catalog_partial(entities))
 
 
 def catalog_from_partials(partials: pa.Table | pl.DataFrame) -> pl.DataFrame:
