@@ -67,6 +67,8 @@ DOCUMENTS = _schema(
            "for traditional characters).", False),
     _field("source_file", pa.string(), "Source file name inside the seeds folder.", False),
     _field("source_sha256", pa.string(), "SHA-256 of the source file's bytes.", False),
+    _field("un_url", pa.string(), "The United Nations' own copy of the document in Chinese, from its symbol "
+           "(https://undocs.org/zh/<symbol>); null without a symbol."),
     _field("source_bytes", pa.int64(), "Size of the source file in bytes.", False),
     _field("source_format", CATEGORY, "Format the source was read as, from its content (not its name): "
            f"{', '.join(SOURCE_FORMATS)} (README, 'Formats')."),

@@ -9,6 +9,7 @@ in the queue for a daemon that never comes.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -33,7 +34,9 @@ LOCATION = "unparl"
 PARTITIONS = "documents"
 STAGES = {"documents", "tokens", "entities"}
 CORPUS = {"corpus", "document_status", "entity_catalog", "corpus_statistics", "release"}
-GROUPS = {**dict.fromkeys(STAGES, "documents"), **dict.fromkeys(CORPUS - {"release"}, "corpus"), "release": "publish"}
+# The release's ZIP is an asset of its own, after the release.
+GROUPS = {**dict.fromkeys(STAGES, "documents"), **dict.fromkeys(CORPUS - {"release"}, "corpus"), "release": "publish",
+          "release_archive": "publish"}
 INSTANCE_YAML = """\
 telemetry:
   enabled: false
@@ -221,6 +224,7 @@ def test_asset_graph_has_every_asset_in_its_group(webserver):
     assert deps["entities"] == {"documents", "tokens"}
     assert deps["corpus"] == STAGES
     assert deps["release"] == {"corpus", "document_status", "entity_catalog", "corpus_statistics"}
+    assert deps["release_archive"] == {"release"}
 
 
 def test_the_build_job_through_the_api_cuts_a_valid_release_and_reexecutes(webserver, repository):
@@ -252,6 +256,10 @@ def test_the_build_job_through_the_api_cuts_a_valid_release_and_reexecutes(webse
     version = (webserver.data / "LATEST").read_text().strip()
     release = webserver.data / "releases" / version
     assert (release / "manifest.json").is_file()
+    archive = webserver.data / "releases" / f"unparl-{version}.zip"
+    assert archive.is_file()
+    assert (archive.parent / f"{archive.name}.sha256").read_text().split()[0] == hashlib.sha256(
+        archive.read_bytes()).hexdigest()
     checked = subprocess.run([sys.executable, str(CHECK_RELEASE), str(webserver.data)],
                              capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -597,6 +597,11 @@ def input_code(value) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+# Rows a list of the card shows at most (documents, inputs, changes): past that a card stops
+# being read, and the data hold every row (documents.un_url, manifest.json, CHANGES.json).
+CARD_LIST = 100
+
+
 def un_document_url(symbol: str | None) -> str | None:
     """The UN's own copy of a document in Chinese (undocs.org resolves a symbol to the Official
     Document System), the symbol percent-encoded but for its slashes: no character of it can end
@@ -752,15 +757,17 @@ def card_values(ctx: dict) -> dict:
         "documents": [
             {**{key: d.get(key) for key in ("doc_id", "symbol", "doc_type", "title", "date")},
              "url": un_document_url(d.get("symbol"))}
-            for d in sorted(ctx["documents"], key=lambda d: str(d.get("doc_id")))
+            for d in sorted(ctx["documents"], key=lambda d: str(d.get("doc_id")))[:CARD_LIST]
         ],
+        "documents_more": max(len(ctx["documents"]) - CARD_LIST, 0),
         "charts": [{"title": CHART_TITLES.get(name, name), "path": path} for name, path in ctx["charts"].items()],
         "tokenizer": (ctx.get("code_version") or {}).get("tokenizer") or "jieba",
         "code_version": sorted((ctx.get("code_version") or {}).items()),
         "inputs": [
             {"source_file": i.get("source_file"), "bytes": i.get("bytes", ""), "sha256": i.get("sha256", "")}
-            for i in sorted(ctx["inputs"], key=lambda i: str(i.get("source_file")))
+            for i in sorted(ctx["inputs"], key=lambda i: str(i.get("source_file")))[:CARD_LIST]
         ],
+        "inputs_more": max(len(ctx["inputs"]) - CARD_LIST, 0),
         "quality": _quality(ctx),
         "intended_uses": INTENDED_USES,
         "out_of_scope_uses": OUT_OF_SCOPE_USES,
@@ -774,6 +781,7 @@ def card_values(ctx: dict) -> dict:
         "previous_version": changes["previous_version"],
         "changes": {label: [{"doc_id": d["doc_id"], "symbol": d.get("symbol")} for d in changes["documents"][label]]
                     for label in ("added", "changed", "removed")},
+        "changes_shown": CARD_LIST,
         "row_changes": [(name, r["change"]) for name, r in changes["rows"].items() if r["change"]],
         "notes": list(ctx["notes"]),
     }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -39,7 +40,7 @@ import pyarrow.parquet as pq
 from pipeline import schemas
 from pipeline.lib import storage
 from pipeline.lib.release import verify as release_verify
-from pipeline.lib.release.card import croissant_metadata, data_card, data_package
+from pipeline.lib.release.card import croissant_metadata, data_card, data_package, un_document_url
 from pipeline.lib.release.site import ReleaseUnreadable, write_index
 from pipeline.lib.release.charts import draw_charts
 from pipeline.lib.release.stats import STATS_DESCRIPTIONS, STATS_SCHEMAS
@@ -499,7 +500,9 @@ def part_files(table: str, part: str) -> list[str]:
     return files
 
 
+@functools.lru_cache(maxsize=1)
 def writer_version() -> str:
+    """The version of the code that writes a part's bytes, as this process loaded it."""
     from pipeline.lib import chain
 
     return f"{chain.files_version(*WRITER_FILES)}; pyarrow {pa.__version__}"
@@ -697,7 +700,8 @@ def _write_part(build: Path, part: str, tables: dict, written: _Written) -> None
             _parquet_metadata(name, DESCRIPTIONS[name]),
             jsonl=build / files[1] if len(files) > 1 else None,
             keep=kept[name].append if name in kept else None,
-            transform=_with_addressees(_concat(kept["entities"], schemas.ENTITIES)) if name == "paragraphs" else None)
+            transform=(_with_addressees(_concat(kept["entities"], schemas.ENTITIES)) if name == "paragraphs"
+                       else _with_un_url if name == "documents" else None))
         written.add(hashes, name, rows)
         written.rows[name] = written.rows.get(name, 0) + rows
     target = build / "conllu" / f"{part}.conllu"
@@ -708,6 +712,13 @@ def _write_part(build: Path, part: str, tables: dict, written: _Written) -> None
                               source=f"conllu/{part}.conllu")
     # Its rows: the sentences it holds (a sentence with no token is left out of CoNLL-U).
     written.add({target: out.digest.hexdigest()}, "conllu", counts.sentences)
+
+
+def _with_un_url(documents: pa.Table) -> pa.Table:
+    """Fills documents' `un_url`: the UN's own copy, from the symbol."""
+    values = [un_document_url(symbol) for symbol in documents.column("symbol").to_pylist()]
+    i = documents.schema.get_field_index("un_url")
+    return documents.set_column(i, documents.schema.field("un_url"), pa.array(values, pa.string()))
 
 
 def _with_addressees(entities: pa.Table) -> Callable[[pa.Table], pa.Table]:
