@@ -571,7 +571,7 @@ def decode_bytes(data: bytes, *, name: str = "", max_bytes: int = DEFAULT_MAX_BY
     if len(data) < MIN_DETECT_BYTES:
         raise Rejected("undecodable", f"{label}not UTF-8, and {len(data)} bytes are too few to tell "
                        "its encoding: save it as UTF-8")
-    detected = _detect(data)
+    detected = detect_encoding(data)
     if detected is None:
         _reject_if_truncated(data, label)
         raise Rejected("undecodable", f"{label}not text in any supported encoding "
@@ -601,7 +601,7 @@ def _read_format(source_format: str, data: bytes, label: str) -> Decoded:
                             extracted.pages, extracted.page_map), label)
 
 
-def _detect(data: bytes) -> tuple[str, float] | None:
+def detect_encoding(data: bytes) -> tuple[str, float] | None:
     """charset-normalizer's choice (Chinese on a tie) and its confidence, 1 - chaos."""
     matches = list(from_bytes(data, cp_isolation=_DETECTED))
     if matches:
@@ -619,7 +619,7 @@ def _detect(data: bytes) -> tuple[str, float] | None:
         visible = text.translate(_INVISIBLE)
         if visible == text or not visible.strip():
             continue
-        again = _detect(visible.encode(encoding))
+        again = detect_encoding(visible.encode(encoding))
         if again is not None and again[0] == encoding:
             return again
     return None

@@ -43,9 +43,9 @@ def decode_html(data: bytes, name: str) -> tuple[str, str]:
         pass
     # The text reader's detection, where Chinese wins a tie: alone, charset-normalizer takes a
     # short page in GBK for Korean (cp949).
-    from pipeline.lib.text.ingest import _detect
+    from pipeline.lib.text.ingest import detect_encoding
 
-    detected = _detect(data)
+    detected = detect_encoding(data)
     if detected is None:
         raise Unreadable("undecodable", f"{name}an HTML page in no encoding that can be told: save it as UTF-8")
     encoding = detected[0]
