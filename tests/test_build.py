@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import dagster as dg
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline import build as build_module

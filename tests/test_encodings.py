@@ -13,7 +13,6 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline.lib import runner
@@ -21,7 +20,7 @@ from pipeline.lib.text.clean import clean
 from pipeline.lib.text.ingest import decode_bytes, scan_sources
 from pipeline.lib.workdir import read_work
 from conftest import REPORT_FILE, RESOLUTION_FILE, sidecar_path
-from pipeline.lib.release.cut import read_table, table_rows
+from pipeline.lib.release.cut import read_table
 
 TABLES = ("documents", "paragraphs", "sentences", "tokens", "entities")
 # Columns that describe the bytes, not the text: they may differ between encodings.

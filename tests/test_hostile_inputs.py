@@ -28,7 +28,7 @@ from pipeline.lib.text import ingest
 from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES, doc_id_for, scan_sources
 from pipeline.lib.workdir import read_work
 from conftest import REPO, REPORT_ID, RESOLUTION_ID, SEEDS
-from pipeline.lib.release.cut import read_table, table_rows
+from pipeline.lib.release.cut import read_table
 
 TEXT = "一、大会决定继续审议这一项目。\n\n二、请秘书长向大会第七十五届会议提出报告。\n"
 SETTINGS = stamps.settings_key(DEFAULT_MAX_BYTES, "jieba")
@@ -326,7 +326,6 @@ def test_the_planner_and_the_scan_agree_on_every_id_of_a_hostile_folder(tmp_path
 @pytest.mark.slow
 def test_a_build_of_a_hostile_folder_publishes_the_good_documents_only(tmp_path):
     import dagster as dg
-    import pyarrow.parquet as pq
 
     from pipeline.build import build
     from pipeline.defs.resources import UnparlSettings
@@ -361,7 +360,6 @@ def test_a_build_of_a_hostile_folder_publishes_the_good_documents_only(tmp_path)
 def test_a_file_that_changes_while_a_build_reads_it_is_not_stamped_and_the_next_build_publishes_it(
         tmp_path, monkeypatch):
     import dagster as dg
-    import pyarrow.parquet as pq
 
     from pipeline.build import build
     from pipeline.defs.resources import UnparlSettings

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline.defs.resources import UnparlSettings
@@ -30,7 +29,7 @@ from pipeline.lib.corpus import assemble
 from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES, scan_sources
 from pipeline.lib.workdir import StageResult, read_work
 from conftest import LETTER, REPORT_FILE, REPORT_ID, RESOLUTION_ID, copy_seeds, sidecar_path
-from pipeline.lib.release.cut import read_table, table_rows
+from pipeline.lib.release.cut import read_table
 
 REPORT = REPORT_FILE.read_text("utf-8")
 PRESS_RELEASE = (

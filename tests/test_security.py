@@ -8,13 +8,12 @@ import re
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline.lib.text.ingest import doc_id_for
 from pipeline.lib.workdir import TABLES, WorkPathError, corpus_folder, work_path
 from conftest import REPO, REPORT_FILE
-from pipeline.lib.release.cut import read_table, table_rows
+from pipeline.lib.release.cut import read_table
 
 PACKAGE = REPO / "pipeline"
 SOURCES = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)

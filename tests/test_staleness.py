@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline.build import build
@@ -22,7 +21,7 @@ from pipeline.lib import chain, corpus, planning, runner, stamps
 from pipeline.lib.text.ingest import doc_id_for
 from pipeline.lib.workdir import work_path
 from conftest import REPORT_ID, RESOLUTION_ID, copy_seeds
-from pipeline.lib.release.cut import read_table, table_rows
+from pipeline.lib.release.cut import read_table
 
 KEYS = [REPORT_ID, RESOLUTION_ID]
 

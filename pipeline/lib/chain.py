@@ -454,8 +454,9 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="documents", run=documents_stage, reads=(),
         tables=("documents", "paragraphs", "sentences", "raw", "clean"),
-        code=("lib/text/ingest.py", "lib/text/formats/", "lib/text/masthead.py", "lib/text/clean.py",
-              "lib/text/structure.py", "lib/text/sentences.py", "lib/text/un_symbols.py",
+        code=("lib/text/ingest.py", "lib/text/encodings.py", "lib/text/formats/", "lib/text/masthead.py",
+              "lib/text/clean.py", "lib/text/structure.py", "lib/text/numerals.py", "lib/text/sentences.py",
+              "lib/text/un_symbols.py",
               "gazetteers/operative_verbs.tsv", "gazetteers/preambular_verbs.tsv"),
         checks=(
             Check("pieces_within_text", "Every paragraph piece's offsets fall inside clean_text and match its text."),
@@ -481,7 +482,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="tokens", run=tokens_stage, reads=("documents",), tables=("tokens",),
-        code=("lib/text/tokens.py", "gazetteers/userdict.txt"),
+        code=("lib/text/tokens.py", "lib/text/un_symbols.py", "lib/text/numerals.py", "gazetteers/userdict.txt"),
         checks=(Check("token_offsets", "clean_text[char_start:char_end] == text for every token."),),
         group="documents", kinds=("python", "parquet", "jieba"),
         description="Tokens with part-of-speech tags from jieba (posseg; jieba-rs when the tokenizer setting or "
@@ -490,7 +491,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="entities", run=entities_stage, reads=("documents", "tokens"), tables=("entities",),
-        code=("lib/entities/tagger.py", "lib/text/un_symbols.py", "gazetteers/"),
+        code=("lib/entities/tagger.py", "lib/text/un_symbols.py", "lib/text/numerals.py", "gazetteers/"),
         checks=(
             Check("entity_offsets", "clean_text[char_start:char_end] == text for every mention."),
             Check("entity_types_known", "Every type is one of the contract's entity types."),

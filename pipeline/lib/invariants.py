@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 
 import pyarrow as pa
 
-from pipeline.lib.text.structure import cn_to_int
+from pipeline.lib.text.numerals import cn_to_int
 from pipeline.schemas import ENTITY_TYPES, PARAGRAPH_KINDS
 
 

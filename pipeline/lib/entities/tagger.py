@@ -56,7 +56,7 @@ from itertools import compress
 from pathlib import Path
 
 from pipeline.lib.text import un_symbols
-from pipeline.lib.text.structure import cn_to_int
+from pipeline.lib.text.numerals import cn_to_int
 from pipeline.lib.text.un_symbols import resolution_symbol
 from pipeline.schemas import ENTITY_ROLES
 

@@ -23,7 +23,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import zipfile
@@ -41,20 +40,18 @@ from pipeline import schemas
 from pipeline.lib import storage
 from pipeline.lib.release import verify as release_verify
 from pipeline.lib.release.card import croissant_metadata, data_card, data_package, un_document_url
+from pipeline.lib.release.names import ARCHIVE_SUFFIX, DATASET, VERSION_PATTERN, archive_name, version_key  # noqa: F401 (re-exported)
 from pipeline.lib.release.site import ReleaseUnreadable, write_index
 from pipeline.lib.release.charts import draw_charts
 from pipeline.lib.release.stats import STATS_DESCRIPTIONS, STATS_SCHEMAS
 
-DATASET = "unparl"
 JSONL_TABLES = ("documents", "paragraphs", "sentences", "entities", "entity_catalog", "document_status", "quarantine")
 LOCK_FILE = ".release.lock"
 TEMP_PREFIX = ".build-"
 ARCHIVE_TEMP_PREFIX = ".archive-"
-ARCHIVE_SUFFIX = ".zip"
 # Rows in a Parquet row group. Every table is re-cut to it as it is written, so a file's bytes
 # (and sha256) depend on its rows only, whatever batches they arrived in.
 ROW_GROUP_ROWS = 1 << 17
-VERSION_PATTERN = re.compile(r"^v(\d{4})\.(\d{2})\.(\d{2})(?:\.(\d+))?$")
 TABLE_DESCRIPTIONS = {
     "documents": "One row per document: metadata (with provenance), cleaned text and counts.",
     "paragraphs": "Paragraphs with their kind, number, section and offsets into clean_text.",
@@ -86,14 +83,6 @@ class ReleaseResult:
 
 
 # --- versions -----------------------------------------------------------------------------
-
-def version_key(name: str) -> tuple[int, int, int, int] | None:
-    match = VERSION_PATTERN.match(name)
-    if not match:
-        return None
-    year, month, day, n = match.groups()
-    return int(year), int(month), int(day), int(n or 1)
-
 
 def list_releases(data_dir: Path) -> list[str]:
     """Names of the release folders, oldest first."""
@@ -273,10 +262,6 @@ def write_jsonl_rows(out, table: pa.Table) -> None:
 # Text is deflated; everything else (Parquet, already zstd-compressed, PNG) is stored as it is.
 DEFLATED_SUFFIXES = frozenset({".json", ".jsonl", ".md", ".csv", ".tsv", ".txt", ".conllu", ".svg"})
 ARCHIVE_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time ZIP can hold
-
-
-def archive_name(version: str) -> str:
-    return f"{DATASET}-{version}{ARCHIVE_SUFFIX}"
 
 
 def archive_release(data_dir: Path, version: str) -> tuple[Path, str]:

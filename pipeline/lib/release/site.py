@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 
 from pipeline import schemas
 from pipeline.lib import storage
+from pipeline.lib.release.names import DATASET, archive_name, version_key
 
 INDEX_FILE = "index.html"
 # An older release with more data files than this is summed up per table (rows, parts, sizes)
@@ -201,7 +202,6 @@ def _descriptions(folder: Path) -> dict[str, str]:
 
 
 def _archive(releases: Path, version: str) -> FileLink | None:
-    from pipeline.lib.release.cut import archive_name  # the cut imports this module
 
     name = archive_name(version)
     path = releases / name
@@ -218,7 +218,6 @@ def _archive(releases: Path, version: str) -> FileLink | None:
 def list_releases(data_dir: Path) -> list[Path]:
     """The release folders under data_dir/releases, newest first (hidden build folders and
     anything not named like a version are not releases)."""
-    from pipeline.lib.release.cut import version_key  # the cut imports this module
 
     root = Path(data_dir) / RELEASES
     if not root.is_dir():
@@ -290,7 +289,6 @@ def render_index(data_dir: Path) -> str:
         release.latest = folder.name == latest_name
         releases.append(release)
     latest = next((r for r in releases if r.latest), None)
-    from pipeline.lib.release.cut import DATASET
 
     return _templates().get_template("index.html.j2").render(
         dataset=DATASET, releases=releases, latest=latest, list_files_up_to=LIST_FILES_UP_TO,

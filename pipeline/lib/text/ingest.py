@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 from charset_normalizer import from_bytes
+
+from pipeline.lib.text.encodings import INVISIBLE as _INVISIBLE, detect_encoding
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.lib.storage import sha256_file  # noqa: F401 - planning and others read it from here
@@ -47,16 +49,10 @@ _MAGIC = (
     (b"\x1f\x8b", "a gzip archive"), (b"\xd0\xcf\x11\xe0", "an old Office file"),
     (b"\x7fELF", "an executable"), (b"PAR1", "a Parquet file"),
 )
-# Encodings detection chooses among, after BOMs and strict UTF-8. The corpus is Chinese: on a tie
-# (a short GB18030 text also decodes as EUC-KR, a short Big5 one as Shift-JIS) Chinese wins.
-_DETECTED = ["gb18030", "big5", "utf_16", "shift_jis", "euc_kr", "cp1252"]
-_CHINESE = {"gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp950"}
 _MULTIBYTE = ("gb18030", "big5", "shift_jis", "euc_kr")
 # Below this many bytes, text that is not UTF-8 cannot be told from another encoding or from noise.
 MIN_DETECT_BYTES = 16
 MAX_SIDECAR_BYTES = 1024 * 1024
-# Invisible characters cleaning drops: a file of nothing else is empty.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
 
 class Rejected(Exception):
@@ -599,30 +595,6 @@ def _read_format(source_format: str, data: bytes, label: str) -> Decoded:
     confidence = 1.0 if extracted.encoding else None
     return _checked(Decoded(extracted.text, extracted.encoding, confidence, list(extracted.warnings), source_format,
                             extracted.pages, extracted.page_map), label)
-
-
-def detect_encoding(data: bytes) -> tuple[str, float] | None:
-    """charset-normalizer's choice (Chinese on a tie) and its confidence, 1 - chaos."""
-    matches = list(from_bytes(data, cp_isolation=_DETECTED))
-    if matches:
-        best = min(matches, key=lambda m: (round(float(m.chaos), 3), m.encoding not in _CHINESE,
-                                           -float(m.coherence)))
-        encoding = "gb18030" if best.encoding in ("gb2312", "gbk") else best.encoding  # the superset
-        return encoding, round(1.0 - float(best.chaos), 4)
-    # Zero-width characters and soft hyphens look like noise to the detector: when a Chinese
-    # encoding decodes the bytes strictly, let the detector judge the visible text alone.
-    for encoding in ("gb18030", "big5"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        visible = text.translate(_INVISIBLE)
-        if visible == text or not visible.strip():
-            continue
-        again = detect_encoding(visible.encode(encoding))
-        if again is not None and again[0] == encoding:
-            return again
-    return None
 
 
 def _reject_if_truncated(data: bytes, label: str) -> None:

@@ -16,15 +16,13 @@ from functools import lru_cache
 from importlib import resources
 
 from pipeline.lib.text import masthead, un_symbols
+from pipeline.lib.text.numerals import cn_to_int
 from pipeline.lib.text.clean import (
     ADDRESSEE, BRANCH_ITEM, CLOSING_DATE, CN_NUMBERED, LETTER_HEADING, LIST_ITEM, NUMBERED,
     ORDINAL_HEADING, PLENARY, SUPERSCRIPTS, Cleaned, is_heading_line,
 )
 from pipeline.schemas import METADATA_FIELDS
 
-_CN_VALUES = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 # Adverbs that mark an operative verb as repeated or extended (又鼓励 "also encourages", 再次重申
 # "again reaffirms"): the verb after them is the same act. Longest first, so 再次 wins over a
 # shorter adverb it starts with. stats.VERB_PREFIX is derived from this list.
@@ -150,28 +148,6 @@ def is_closing_line(text: str) -> bool:
     line = plain(text)
     return bool(_DATE_LINE.match(line) or _SIGNED_DATE.match(line) or _ADOPTED_AT.match(line)
                 or _PLENARY_LINE.match(line))
-
-
-def cn_to_int(text: str) -> int | None:
-    """Chinese or Arabic numeral to int: 七十四 → 74, 一百一十 → 110, 二〇一九 → 2019, '63' → 63,
-    廿六 → 26, and the digit-by-digit forms with an Arabic zero that old texts print (二0二五 → 2025)."""
-    text = text.strip().replace("廿", "二十").replace("卅", "三十")
-    if text.isdigit() and text.isascii():
-        return int(text)
-    if not text or any(c not in _CN_VALUES and c not in _CN_UNITS and c != "0" for c in text):
-        return None
-    if not any(c in _CN_UNITS for c in text):  # digit by digit: 二〇一九 → 2019
-        return int("".join("0" if c == "0" else str(_CN_VALUES[c]) for c in text))
-    if "0" in text:
-        return None
-    total, current = 0, 0
-    for ch in text:
-        if ch in _CN_VALUES:
-            current = _CN_VALUES[ch]
-        else:
-            total += (current or 1) * _CN_UNITS[ch]
-            current = 0
-    return total + current
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pipeline.lib.text.numerals import cn_to_int
+
 ORGAN = r"[A-Z]{1,10}"
 """The organ's letters that open a symbol: A, S, E, ST, UNEP, FCCC, CEDAW, …"""
 
@@ -156,7 +158,6 @@ OLD_RESOLUTION_HEADING = rf"^\s*({_OLD_NUMBER})\s*[(（]\s*({_OLD_YEAR_OR_SESSIO
 
 
 def _old_number(text: str) -> int | None:
-    from pipeline.lib.text.structure import cn_to_int  # the one reader of Chinese numerals
 
     return cn_to_int(text.replace("0", "〇"))
 

@@ -43,7 +43,7 @@ def decode_html(data: bytes, name: str) -> tuple[str, str]:
         pass
     # The text reader's detection, where Chinese wins a tie: alone, charset-normalizer takes a
     # short page in GBK for Korean (cp949).
-    from pipeline.lib.text.ingest import detect_encoding
+    from pipeline.lib.text.encodings import detect_encoding
 
     detected = detect_encoding(data)
     if detected is None:
