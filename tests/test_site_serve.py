@@ -35,7 +35,13 @@ def serving(data: Path, port: int = 0) -> Iterator[tuple[subprocess.Popen, int]]
         yield process, int(match.group(1))
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: never leave a server behind
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            stream.close()
 
 
 @pytest.fixture(scope="module")
