@@ -596,3 +596,20 @@ def test_make_eval_records_what_the_card_shows(tmp_path):
     assert readme.index("**Held-out sample**") < readme.index("**Development sample**")  # the fairer first
     assert "| GPE | 1.000 | 0.500 | 0.667 | 1 | 0 | 1 |" in readme
     assert evaluation.recorded_quality(tmp_path / "none.json") == {}
+
+
+def test_card_lists_stop_at_a_hundred_and_say_where_the_rest_are():
+    from pipeline.lib.release.card import CARD_LIST, data_card
+
+    ctx = card_context(busy=False)
+    many = [{"doc_id": f"{i:05d}_doc", "symbol": f"A/74/{i}", "title": "t", "doc_type": "report", "date": None}
+            for i in range(CARD_LIST + 25)]
+    added = [{"doc_id": d["doc_id"], "symbol": d["symbol"], "source_sha256": "a" * 64} for d in many]
+    ctx = {**ctx, "documents": many,
+           "inputs": [{"source_file": f"{d['doc_id']}.txt", "sha256": "e" * 64, "bytes": 1} for d in many],
+           "changes": {**ctx["changes"], "documents": {"added": added, "changed": [], "removed": []}}}
+    card = data_card(ctx)
+    assert card.count("https://undocs.org/zh/A/74/") == CARD_LIST
+    assert "… and 25 more documents: the `documents` table gives every document's link in `un_url`." in card
+    assert "… and 25 more: `manifest.json` lists every input with its sha256." in card
+    assert card.count("- added: `") == CARD_LIST and "- added: … and 25 more (`CHANGES.json` lists them all)" in card
