@@ -8,7 +8,7 @@ from pipeline.lib import chain
 from pipeline.lib.corpus import Corpus
 from pipeline.lib.entities.evaluation import recorded_quality
 from pipeline.lib.release.provenance import code_version, release_notes
-from pipeline.lib.release.cut import archive_release, cut_release, latest_release
+from pipeline.lib.release.cut import archive_release, cut_release, latest_release, unchanged_since_checked
 from pipeline.lib.release import verify as release_verify
 from pipeline.lib.release.verify import CHECKS
 from pipeline.lib.release.stats import Statistics
@@ -63,7 +63,8 @@ def release(context: dg.AssetExecutionContext, settings: UnparlSettings, corpus:
         meta["release_notes"] = listed(notes)
     # A new release's checks ran once, on its folder before it was published; when nothing new
     # was cut, they look at LATEST as it is now.
-    outcomes = result.checks or (release_verify.outcomes(result.path) if result.path else {})
+    outcomes = result.checks or (release_verify.outcomes(result.path, trusted=unchanged_since_checked(result.path))
+                                 if result.path else {})
     return dg.MaterializeResult(metadata=meta, check_results=check_results("release", outcomes))
 
 

@@ -591,6 +591,25 @@ def _save_verified(releases: Path, release: Path, files: dict[str, dict]) -> Non
     storage.atomic_write_text(releases / VERIFIED_FILE, storage.dumps_json(known, indent=None))
 
 
+def unchanged_since_checked(release: Path) -> set[str]:
+    """The files of a published release (paths in it) whose inode, size and times are those
+    they had when their sha256 was last computed: a check of the release need not read them
+    again (see _linkable)."""
+    release = Path(release)
+    known = _load_verified(release.parent)
+    prefix = f"{release.name}/"
+    unchanged = set()
+    for name, entry in known.items():
+        if name.startswith(prefix):
+            rel = name[len(prefix):]
+            try:
+                if [*_stat_key(release / rel), entry[-1]] == entry:
+                    unchanged.add(rel)
+            except FileNotFoundError:
+                continue
+    return unchanged
+
+
 def _linkable(previous: Path | None, previous_files: dict, files: list[str], verified: dict[str, list]) -> bool:
     """Whether a previous release's part files can be reused: all listed, present, and equal to
     the sha256 its manifest gives (a part that fails its hash check is rewritten, never linked).
