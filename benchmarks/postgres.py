@@ -32,25 +32,12 @@ from pathlib import Path
 
 from benchmarks.corpus import build_corpus
 from benchmarks.run import PeakRSS, _runs_of, _summed, _warm_up, timed
+from pipeline.build import environment
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 POSTGRES_YAML = REPO / "docs" / "production" / "dagster.postgres.yaml"
 SQLITE_YAML = REPO / ".dagster.yaml"
-
-
-@contextlib.contextmanager
-def _environ(values: dict[str, str]):
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -65,7 +52,7 @@ def instance_on(kind: str, home: Path, server):
         env = server.env(server.create_database("bench"))
     else:
         shutil.copy(SQLITE_YAML, home / "dagster.yaml")
-    with _environ(env):
+    with environment(env):
         instance = dg.DagsterInstance.from_config(str(home))
         try:
             yield instance

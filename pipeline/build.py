@@ -254,6 +254,14 @@ def _settings_env(settings: UnparlSettings) -> Iterator[None]:
               "UNPARL_MAX_BYTES": str(settings.max_bytes) if settings.max_bytes != DEFAULT_MAX_BYTES else None,
               tokens.ENV_VAR: settings.tokenizer or None,
               WORKERS_ENV: str(settings.workers) if settings.workers else None}
+    with environment(values):
+        yield
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str | None]) -> Iterator[None]:
+    """These environment variables set (a None value leaves its variable as it is) for the
+    length of the block, then each back as it was."""
     before = {name: os.environ.get(name) for name in values}
     try:
         for name, value in values.items():

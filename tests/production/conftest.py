@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.build import environment
+
 from .services import (START_TIMEOUT, PostgresServer, free_port, postgres_bindir, start_postgres, stop_group,
                        wait_for)
 
@@ -101,7 +103,7 @@ class Instance:
         """A DagsterInstance on this home (the caller disposes it)."""
         import dagster as dg
 
-        with _environ(self.env):
+        with environment(self.env):
             return dg.DagsterInstance.from_config(str(self.home))
 
     @property
@@ -112,20 +114,6 @@ class Instance:
     def manifest(self, version: str | None = None) -> dict:
         version = version or self.latest
         return json.loads((self.data / "releases" / version / "manifest.json").read_text())
-
-
-@contextlib.contextmanager
-def _environ(values: dict[str, str]):
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def copy_seeds(target: Path) -> Path:
