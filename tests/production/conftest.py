@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.build import environment
+from tests.conftest import copy_seeds
 
 from .services import (START_TIMEOUT, PostgresServer, free_port, postgres_bindir, start_postgres, stop_group,
                        wait_for)
@@ -114,14 +115,6 @@ class Instance:
     def manifest(self, version: str | None = None) -> dict:
         version = version or self.latest
         return json.loads((self.data / "releases" / version / "manifest.json").read_text())
-
-
-def copy_seeds(target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for path in SEEDS.iterdir():
-        if path.is_file() and not path.name.startswith("."):
-            shutil.copy2(path, target / path.name)
-    return target
 
 
 def base_env(home: Path, seeds: Path, data: Path) -> dict[str, str]:

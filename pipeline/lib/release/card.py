@@ -23,6 +23,7 @@ import jinja2
 import pyarrow as pa
 
 from pipeline import schemas
+from pipeline.lib.release.names import template_environment
 
 DATASET = "unparl"
 TITLE = "unparl: United Nations documents in Chinese, structured and annotated"
@@ -204,19 +205,29 @@ def foreign_keys(schemas_: dict[str, pa.Schema], *, within_a_table: bool = True)
 
 # --- Frictionless Data Package ----------------------------------------------------------------
 
+# Arrow's scalar types in each metadata vocabulary: (test, Table Schema type, Croissant dataType).
+SCALAR_TYPES = (
+    (pa.types.is_boolean, "boolean", "sc:Boolean"),
+    (pa.types.is_integer, "integer", "sc:Integer"),
+    (pa.types.is_floating, "number", "sc:Float"),
+    (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t), "string", "sc:Text"),
+)
+
+
+def _scalar_type(type_: pa.DataType, vocabulary: int) -> str | None:
+    """A scalar Arrow type's name in Table Schema (vocabulary 1) or Croissant (2), else None."""
+    type_ = _value_type(type_)
+    return next((names[vocabulary] for names in SCALAR_TYPES if names[0](type_)), None)
+
+
 def _frictionless_type(type_: pa.DataType, *, native_nesting: bool) -> str:
     """Table Schema type of an Arrow type. Parquet readers hand nested values over as
     Python lists and dicts, which Table Schema's array/object (JSON text) reject, so
     nested columns of Parquet resources are typed 'any'."""
+    scalar = _scalar_type(type_, 1)
+    if scalar is not None:
+        return scalar
     type_ = _value_type(type_)
-    if pa.types.is_boolean(type_):
-        return "boolean"
-    if pa.types.is_integer(type_):
-        return "integer"
-    if pa.types.is_floating(type_):
-        return "number"
-    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
-        return "string"
     if _is_list(type_):
         return "any" if native_nesting else "array"
     if pa.types.is_struct(type_):
@@ -409,16 +420,7 @@ CROISSANT_CONTEXT = {
 
 
 def _croissant_type(type_: pa.DataType) -> str | None:
-    type_ = _value_type(type_)
-    if pa.types.is_boolean(type_):
-        return "sc:Boolean"
-    if pa.types.is_integer(type_):
-        return "sc:Integer"
-    if pa.types.is_floating(type_):
-        return "sc:Float"
-    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
-        return "sc:Text"
-    return None
+    return _scalar_type(type_, 2)
 
 
 def _croissant_field(table: str, file_set: str, field: pa.Field, references: dict[str, str]) -> dict:
@@ -668,14 +670,7 @@ def templates() -> jinja2.Environment:
     a table cell, `text` and `code` show a value from the inputs as text or as a code span
     (input_text, input_code), `yaml` writes a value as a YAML (JSON) scalar; a name the template
     uses and the card does not give is an error, not an empty string."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pipeline", "templates"),
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    env = template_environment(autoescape=False)
     env.filters["md"] = _md_cell
     env.filters["text"] = input_text
     env.filters["code"] = input_code

@@ -17,6 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from pipeline.lib import storage
+from pipeline.lib.release.names import template_environment
 
 TOP_N = 20
 COLOUR = "#1f6fb4"  # UN blue, darkened for contrast on white
@@ -51,10 +52,7 @@ def bar_chart_svg(labels: list[str], values: list[int], title: str, xlabel: str)
 @functools.lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
     # Autoescaped: every label comes from the inputs, and SVG is XML.
-    env = jinja2.Environment(loader=jinja2.PackageLoader("pipeline", "templates"), autoescape=True,
-                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
-    return env.get_template(TEMPLATE)
+    return template_environment(autoescape=True).get_template(TEMPLATE)
 
 
 def _bar_chart(labels: list[str], values: list[int], title: str, xlabel: str, path: Path) -> Path:

@@ -24,7 +24,7 @@ from markdown_it import MarkdownIt
 
 from pipeline import schemas
 from pipeline.lib import storage
-from pipeline.lib.release.names import DATASET, archive_name, version_key
+from pipeline.lib.release.names import DATASET, archive_name, template_environment, version_key
 
 INDEX_FILE = "index.html"
 # An older release with more data files than this is summed up per table (rows, parts, sizes)
@@ -262,14 +262,7 @@ def _is_relative(url: str) -> bool:
 
 @cache
 def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pipeline", "templates"),
-        autoescape=True,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    env = template_environment(autoescape=True)
     env.filters["size"] = human_size
     return env
 
