@@ -13,7 +13,27 @@ PARAGRAPH_KINDS = (
     "heading", "numbered", "list_item", "preambular", "operative", "footnote",
     "front_matter", "closing",
 )
-ENTITY_TYPES = ("ORG", "GPE", "DOC", "LAW", "EVENT", "SDG", "DATE", "PERCENT", "PERSON", "ACTOR", "PUBLICATION")
+ENTITY_TYPES = ("ORG", "GPE", "DOC", "LAW", "EVENT", "SDG", "DATE", "PERCENT", "PERSON")
+# Finer classes inside two of the contract's types, in the entities' `subtype` column: the UN's
+# collective and office actors are ORG, titled publications DOC.
+ENTITY_SUBTYPES = {"ACTOR": "ORG", "PUBLICATION": "DOC"}
+# What the tagger tells apart and the gold files annotate: a type, or a subtype in its place.
+ENTITY_CLASSES = ENTITY_TYPES + tuple(ENTITY_SUBTYPES)
+
+
+def entity_type(entity_class: str) -> str:
+    """The contract's type of a tagger class (ACTOR -> ORG, PUBLICATION -> DOC, ORG -> ORG)."""
+    return ENTITY_SUBTYPES.get(entity_class, entity_class)
+
+
+def entity_subtype(entity_class: str) -> str | None:
+    """The `subtype` of a tagger class: the class itself when it is one, else null."""
+    return entity_class if entity_class in ENTITY_SUBTYPES else None
+
+
+def entity_class(row: dict) -> str:
+    """The class of an entities row: its subtype where it has one, else its type."""
+    return row.get("subtype") or str(row["type"])
 ENTITY_ROLES = ("addressee",)
 TOKEN_FLAGS = ("label", "footnote_marker")
 ENTITY_METHODS = ("gazetteer", "pattern", "abbreviation", "pos")
@@ -145,14 +165,16 @@ ENTITIES = _schema(
     _field("para_id", pa.string(), "Paragraph containing the mention.", False),
     _field("sent_id", pa.string(), "Sentence containing the mention (null if it spans sentences)."),
     _field("entity_id", pa.string(), "Canonical entity id ('org:undp', 'gpe:GEO', 'doc:A/RES/72/278', 'sdg:5').", False),
-    _field("type", CATEGORY, "ORG (a named body), GPE, DOC, LAW (instruments, agendas, declarations), EVENT, SDG, "
-           "DATE, PERCENT, PERSON, ACTOR (a collective or office actor: Member States, national parliaments, the "
-           "Secretary-General, the UN system, UN country teams, civil society …) or PUBLICATION (reports, "
-           "toolkits, handbooks and other titled publications).", False),
+    _field("type", CATEGORY, "ORG (a named body, or a collective or office actor), GPE, DOC (document symbols, "
+           "resolution numbers and titled publications), LAW (instruments, agendas, declarations), EVENT, SDG, "
+           "DATE, PERCENT or PERSON.", False),
+    _field("subtype", CATEGORY, "ACTOR for an ORG that is a collective or office actor (Member States, national "
+           "parliaments, the Secretary-General, the UN system, UN country teams, civil society …); PUBLICATION for "
+           "a DOC that is a titled report, toolkit, handbook or other publication; null otherwise."),
     _field("text", pa.string(), "Mention text as it appears.", False),
     *OFFSETS,
     _field("method", CATEGORY, "How it was found: gazetteer, pattern, abbreviation or pos.", False),
-    _field("value", pa.string(), "Normalised value: ISO date for DATE, fraction for PERCENT, symbol for DOC."),
+    _field("value", pa.string(), "Normalised value: ISO date for DATE, fraction for PERCENT, symbol for DOC (null for a publication)."),
     _field("role", CATEGORY, "'addressee' for a mention an operative paragraph welcomes, encourages, invites, urges, "
            "calls upon or requests (会员国 in '促请会员国…'); null otherwise."),
 )
@@ -160,6 +182,7 @@ ENTITIES = _schema(
 ENTITY_CATALOG = _schema(
     _field("entity_id", pa.string(), "Canonical entity id.", False),
     _field("type", CATEGORY, "Entity type.", False),
+    _field("subtype", CATEGORY, "ACTOR or PUBLICATION, as in entities.subtype; null otherwise."),
     _field("name_zh", pa.string(), "Canonical Chinese name.", False),
     _field("name_en", pa.string(), "English name where known."),
     _field("aliases", pa.list_(pa.string()), "Other spellings and short forms seen or known."),

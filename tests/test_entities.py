@@ -15,7 +15,7 @@ from pipeline.lib.entities.evaluation import (
     DEFAULT_GOLD, TARGET_F1, TARGET_LINKING, TARGET_TYPES, evaluate, format_report, load_gold,
     tag_gold_documents,
 )
-from pipeline.schemas import ENTITY_CATALOG, ENTITY_METHODS, ENTITY_TYPES
+from pipeline.schemas import ENTITY_CATALOG, ENTITY_METHODS, ENTITY_SUBTYPES, ENTITY_TYPES, entity_class
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "samples"
@@ -36,7 +36,7 @@ def tag(text: str, *, symbol: str | None = "A/75/1", doc_type: str | None = "rep
 
 
 def found(text: str, **kwargs) -> list[tuple[str, str, str]]:
-    return [(r["type"], r["text"], r["entity_id"]) for r in tag(text, **kwargs)]
+    return [(entity_class(r), r["text"], r["entity_id"]) for r in tag(text, **kwargs)]
 
 
 # ------------------------------------------------------------------ DATE and PERCENT
@@ -52,14 +52,14 @@ def found(text: str, **kwargs) -> list[tuple[str, str, str]]:
     ("二〇一九年通过", "二〇一九年", "2019"),
 ])
 def test_date_normalisation(text, mention, value):
-    rows = [r for r in tag(text) if r["type"] == "DATE"]
+    rows = [r for r in tag(text) if entity_class(r) == "DATE"]
     assert [(r["text"], r["value"]) for r in rows] == [(mention, value)]
     assert rows[0]["entity_id"] == f"date:{value}"
 
 
 @pytest.mark.parametrize("text", ["第 141 届大会", "13 月 40 日", "2030 年代"])
 def test_no_false_dates(text):
-    assert [r for r in tag(text) if r["type"] == "DATE"] == []
+    assert [r for r in tag(text) if entity_class(r) == "DATE"] == []
 
 
 @pytest.mark.parametrize("text, mention, value", [
@@ -70,7 +70,7 @@ def test_no_false_dates(text):
     ("达到 100％", "100％", "1"),
 ])
 def test_percent_normalisation(text, mention, value):
-    rows = [r for r in tag(text) if r["type"] == "PERCENT"]
+    rows = [r for r in tag(text) if entity_class(r) == "PERCENT"]
     assert [(r["text"], r["value"]) for r in rows] == [(mention, value)]
 
 
@@ -91,13 +91,13 @@ def test_percent_normalisation(text, mention, value):
     ("大会第 57/32 号决定", "第 57/32 号决定", "doc:A/DEC/57/32"),
 ])
 def test_doc_symbols_and_resolutions(text, mention, entity_id):
-    docs = [(r["text"], r["entity_id"]) for r in tag(text) if r["type"] == "DOC"]
+    docs = [(r["text"], r["entity_id"]) for r in tag(text) if entity_class(r) == "DOC"]
     assert docs == [(mention, entity_id)]
 
 
 @pytest.mark.parametrize("text", ["HIV/AIDS 问题", "COVID-19 大流行病", "2018/19 年度"])
 def test_not_symbols(text):
-    assert [r for r in tag(text) if r["type"] == "DOC"] == []
+    assert [r for r in tag(text) if entity_class(r) == "DOC"] == []
 
 
 @pytest.mark.parametrize("text, symbol, expected", [
@@ -115,7 +115,7 @@ def test_not_symbols(text):
     ("安全理事会第 1540 (2004) 号决议", None, [("第 1540 (2004) 号决议", "doc:S/RES/1540(2004)")]),
 ])
 def test_every_reference_of_a_list_and_every_symbol_form(text, symbol, expected):
-    assert [(r["text"], r["entity_id"]) for r in tag(text, symbol=symbol) if r["type"] == "DOC"] == expected
+    assert [(r["text"], r["entity_id"]) for r in tag(text, symbol=symbol) if entity_class(r) == "DOC"] == expected
 
 
 @pytest.mark.parametrize("text, symbol, expected", [
@@ -124,16 +124,16 @@ def test_every_reference_of_a_list_and_every_symbol_form(text, symbol, expected)
     ("2020年9月4日第63次全体会议", "A/RES/74/304", ("第63次全体会议", "event:A/74/PV.63")),
 ])
 def test_meetings_are_events_named_by_their_record(text, symbol, expected):
-    assert expected in [(r["text"], r["entity_id"]) for r in tag(text, symbol=symbol) if r["type"] == "EVENT"]
+    assert expected in [(r["text"], r["entity_id"]) for r in tag(text, symbol=symbol) if entity_class(r) == "EVENT"]
 
 
 def test_a_meeting_of_an_unknown_organ_is_not_guessed():
-    assert [r for r in tag("第12次会议", symbol=None) if r["type"] == "EVENT"] == []
+    assert [r for r in tag("第12次会议", symbol=None) if entity_class(r) == "EVENT"] == []
 
 
 def test_resolution_own_number_names_the_document():
     rows = tag("74/303. 联合国与各国议会的互动", symbol="A/RES/74/304", doc_type="resolution")
-    assert ("DOC", "74/303", "doc:A/RES/74/304") in [(r["type"], r["text"], r["entity_id"]) for r in rows]
+    assert ("DOC", "74/303", "doc:A/RES/74/304") in [(entity_class(r), r["text"], r["entity_id"]) for r in rows]
 
 
 # ------------------------------------------------------------------ SDG
@@ -148,14 +148,14 @@ def test_resolution_own_number_names_the_document():
     ("到 2030 年的目标 2030", []),
 ])
 def test_sdg_goals(text, expected):
-    assert [(r["text"], r["entity_id"]) for r in tag(text) if r["type"] == "SDG"] == expected
+    assert [(r["text"], r["entity_id"]) for r in tag(text) if entity_class(r) == "SDG"] == expected
 
 
 # ------------------------------------------------------------------ LAW
 
 def test_nested_titles_are_one_mention():
     text = "通过了《关于〈2030年议程〉的宣言》和《关于《巴黎协定》的说明》。"
-    titles = [(r["type"], r["text"]) for r in tag(text) if r["type"] in ("LAW", "PUBLICATION")]
+    titles = [(entity_class(r), r["text"]) for r in tag(text) if entity_class(r) in ("LAW", "PUBLICATION")]
     assert titles == [("LAW", "《关于〈2030年议程〉的宣言》"), ("PUBLICATION", "《关于《巴黎协定》的说明》")]
 
 
@@ -163,18 +163,18 @@ def test_nested_titles_are_one_mention():
     "《2030 年议程》", "《2030年议程》", "《2030 年可持续发展议程》", "《2030年可持续发展议程》",
 ])
 def test_title_spellings_link_to_one_entity(title):
-    assert [r["entity_id"] for r in tag(f"执行{title}。") if r["type"] == "LAW"] == ["law:2030-agenda"]
+    assert [r["entity_id"] for r in tag(f"执行{title}。") if entity_class(r) == "LAW"] == ["law:2030-agenda"]
 
 
 def test_short_title_links_to_the_full_one_in_the_same_document():
     text = "考虑到《某国同某组织的合作协定》，并表示注意到 2016 年修订的《合作协定》。"
-    laws = [r["entity_id"] for r in tag(text) if r["type"] == "LAW"]
+    laws = [r["entity_id"] for r in tag(text) if entity_class(r) == "LAW"]
     assert laws == ["law:某国同某组织的合作协定"] * 2
 
 
 def test_title_hides_the_places_and_dates_inside_it():
     rows = tag("落实《2015-2030年仙台减少灾害风险框架》和《巴黎协定》")
-    assert [(r["type"], r["entity_id"]) for r in rows] == [
+    assert [(entity_class(r), r["entity_id"]) for r in rows] == [
         ("LAW", "law:sendai-framework"), ("LAW", "law:paris-agreement")]
 
 
@@ -182,7 +182,7 @@ def test_title_hides_the_places_and_dates_inside_it():
 
 def test_abbreviation_learned_and_linked():
     text = "东部地区合作理事会(东合会)召开会议。\n\n此后东合会还继续工作。"
-    rows = [(r["type"], r["text"], r["entity_id"], r["method"]) for r in tag(text)]
+    rows = [(entity_class(r), r["text"], r["entity_id"], r["method"]) for r in tag(text)]
     full_id = "org:东部地区合作理事会"
     assert rows == [
         ("ORG", "东部地区合作理事会", full_id, "abbreviation"),
@@ -195,8 +195,8 @@ def test_abbreviation_learned_and_linked():
 def test_abbreviation_of_pattern_found_body_either_bracket(brackets):
     left, right = brackets
     text = f"联合国海洋测绘研究所{left}海测所{right}发布报告。\n\n海测所还指出。"
-    ids = {r["entity_id"] for r in tag(text) if r["type"] == "ORG"}
-    texts = [r["text"] for r in tag(text) if r["type"] == "ORG"]
+    ids = {r["entity_id"] for r in tag(text) if entity_class(r) == "ORG"}
+    texts = [r["text"] for r in tag(text) if entity_class(r) == "ORG"]
     assert ids == {"org:联合国海洋测绘研究所"}
     assert texts == ["联合国海洋测绘研究所", "海测所", "海测所"]
 
@@ -214,7 +214,7 @@ def test_gazetteer_knows_common_short_forms():
     ("多民族玻利维亚国众议院", [("ORG", "org:parliament:BOL:lower")]),
 ])
 def test_country_inside_org_is_part_of_it(text, expected):
-    assert [(r["type"], r["entity_id"]) for r in tag(text)] == expected
+    assert [(entity_class(r), r["entity_id"]) for r in tag(text)] == expected
 
 
 @pytest.mark.parametrize("text", [
@@ -243,6 +243,15 @@ def test_categories_and_substrings_are_not_entities(text):
 ])
 def test_collective_and_office_actors(text, expected):
     assert found(text) == expected
+
+
+def test_actors_and_publications_keep_the_contracts_types_and_say_their_subtype():
+    rows = tag("促请会员国参考《全球议会报告》和第74/304号决议")
+    assert [(r["text"], r["type"], r["subtype"]) for r in rows] == [
+        ("会员国", "ORG", "ACTOR"), ("《全球议会报告》", "DOC", "PUBLICATION"), ("第74/304号决议", "DOC", None)]
+    assert {r["type"] for r in rows} <= set(ENTITY_TYPES)
+    assert all(ENTITY_SUBTYPES[r["subtype"]] == r["type"] for r in rows if r["subtype"])
+    assert [r["value"] for r in rows][1:] == [None, "A/RES/74/304"]
 
 
 def test_another_bodys_secretary_general_is_not_the_un_one():
@@ -308,12 +317,12 @@ def test_general_assembly_and_its_session():
     ("国际议会日", "event:international-day-of-parliamentarism"),
 ])
 def test_events(text, event_id):
-    assert [r["entity_id"] for r in tag(f"在{text}上") if r["type"] == "EVENT"] == [event_id]
+    assert [r["entity_id"] for r in tag(f"在{text}上") if entity_class(r) == "EVENT"] == [event_id]
 
 
 def test_ipu_assembly_numbered_either_way():
     ids = {r["entity_id"] for r in tag("各国议会联盟第141届大会和第 141 届各国议会联盟大会")
-           if r["type"] == "EVENT"}
+           if entity_class(r) == "EVENT"}
     assert ids == {"event:ipu-assembly-141"}
 
 

@@ -13,6 +13,7 @@ import re
 import pytest
 
 from pipeline.lib.entities import tagger as ent
+from pipeline.schemas import entity_class
 from pipeline.lib.entities.evaluation import (
     DEFAULT_HELDOUT_GOLD, DEFAULT_SAMPLES, evaluate, format_report, load_gold, main,
     tag_gold_documents,
@@ -71,7 +72,7 @@ def _found(text: str) -> list[tuple[str, str, str]]:
     sentences = [{"sent_id": "T:p1.s1", "para_id": "T:p1", "char_start": 0, "char_end": len(text)}]
     rows = ent.tag_entities(doc_id="t", symbol="A/75/1", doc_type="report", clean_text=text,
                             paragraphs=paragraphs, sentences=sentences)
-    return [(r["type"], r["text"], r["entity_id"]) for r in rows]
+    return [(entity_class(r), r["text"], r["entity_id"]) for r in rows]
 
 
 @pytest.mark.parametrize("text, mention, value", [

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 import pyarrow as pa
 
 from pipeline.lib.text.numerals import cn_to_int
-from pipeline.schemas import ENTITY_TYPES, PARAGRAPH_KINDS
+from pipeline.schemas import ENTITY_SUBTYPES, ENTITY_TYPES, PARAGRAPH_KINDS
 
 
 def unique(table: pa.Table, column: str, within: str | None = None) -> tuple[bool, dict]:
@@ -57,7 +57,15 @@ def paragraph_kinds_known(paragraphs: pa.Table) -> tuple[bool, dict]:
 
 
 def entity_types_known(entities: pa.Table) -> tuple[bool, dict]:
-    return known_values(entities, "type", ENTITY_TYPES)
+    """Every type is one of the contract's, and every subtype one of its subtypes, on its own type."""
+    ok, facts = known_values(entities, "type", ENTITY_TYPES)
+    if "subtype" not in entities.column_names or not entities.num_rows:
+        return ok, facts
+    pairs = set(zip(entities.column("subtype").cast(pa.string()).to_pylist(),
+                    entities.column("type").cast(pa.string()).to_pylist()))
+    odd = sorted(f"{subtype} on {type_}" for subtype, type_ in pairs
+                 if subtype is not None and ENTITY_SUBTYPES.get(subtype) != type_)
+    return ok and not odd, {**facts, "unknown_subtypes": odd} if odd else facts
 
 
 def numbers_contiguous(paragraphs: pa.Table) -> tuple[bool, dict]:

@@ -24,12 +24,13 @@ PARTIAL_SCHEMA = pa.schema([
     pa.field("doc_id", pa.string(), nullable=False),
     pa.field("entity_id", pa.string(), nullable=False),
     pa.field("type", pa.string(), nullable=False),
+    pa.field("subtype", pa.string()),
     pa.field("text", pa.string(), nullable=False),
     pa.field("count", pa.int64(), nullable=False),   # mentions with this spelling and type
     pa.field("first", pa.int64(), nullable=False),   # row of the first such mention in its document, from 0
 ])
 
-CATALOG_SCHEMA = {"entity_id": pl.String, "type": pl.String, "name_zh": pl.String,
+CATALOG_SCHEMA = {"entity_id": pl.String, "type": pl.String, "subtype": pl.String, "name_zh": pl.String,
                   "name_en": pl.String, "aliases": pl.List(pl.String),
                   "iso3": pl.String, "n_mentions": pl.Int64, "n_documents": pl.Int64}
 
@@ -42,8 +43,10 @@ def _polars(table: pa.Table | pl.DataFrame) -> pl.DataFrame:
 
 def catalog_partial(entities: pa.Table | pl.DataFrame) -> pa.Table:
     """What the catalog needs of some documents' mentions, given in release order (each
-    document's rows in their order): one row per (doc_id, entity_id, type, text)."""
+    document's rows in their order): one row per (doc_id, entity_id, type, subtype, text)."""
     rows = _polars(entities)
+    if "subtype" not in rows.columns:  # optional: mentions with no finer class than their type
+        rows = rows.with_columns(pl.lit(None, pl.String).alias("subtype"))
     missing = [c for c in CATALOG_COLUMNS if c not in rows.columns]
     if missing:
         raise ValueError(f"entities lack the column(s) {', '.join(missing)} the catalog reads")
@@ -52,9 +55,9 @@ def catalog_partial(entities: pa.Table | pl.DataFrame) -> pa.Table:
     partial = (
         rows.select(CATALOG_COLUMNS)
         .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("doc_id").alias("first"))
-        .group_by("doc_id", "entity_id", "type", "text")
+        .group_by("doc_id", "entity_id", "type", "subtype", "text")
         .agg(pl.len().cast(pl.Int64).alias("count"), pl.col("first").min())
-        .sort("doc_id", "entity_id", "type", "text")
+        .sort("doc_id", "entity_id", "type", "subtype", "text", nulls_last=True)
     )
     return partial.to_arrow().select(PARTIAL_SCHEMA.names).cast(PARTIAL_SCHEMA)
 
@@ -74,13 +77,14 @@ def catalog_from_partials(partials: pa.Table | pl.DataFrame) -> pl.DataFrame:
     spoken = (by_text.sort(["entity_id", "n", "text"], descending=[False, True, False])
               .group_by("entity_id", maintain_order=True).agg(pl.col("text").first().alias("spoken"),
                                                                pl.col("text").alias("seen")))
-    # The most frequent type; a tie goes to the type mentioned first (doc_id order, then row).
+    # The most frequent type (and its subtype); a tie goes to the one mentioned first (doc_id order,
+    # then row).
     first_doc = pl.col("doc_id").min()
-    types = (rows.group_by("entity_id", "type")
+    types = (rows.group_by("entity_id", "type", "subtype")
              .agg(pl.col("count").sum().alias("n"), first_doc.alias("first_doc"),
                   pl.col("first").filter(pl.col("doc_id") == first_doc).min())
              .sort(["entity_id", "n", "first_doc", "first"], descending=[False, True, False, False])
-             .group_by("entity_id", maintain_order=True).agg(pl.col("type").first()))
+             .group_by("entity_id", maintain_order=True).agg(pl.col("type").first(), pl.col("subtype").first()))
     counts = rows.group_by("entity_id").agg(pl.col("count").sum().cast(pl.Int64).alias("n_mentions"),
                                             pl.col("doc_id").n_unique().cast(pl.Int64).alias("n_documents"))
     return _named(spoken.join(types, on="entity_id").join(counts, on="entity_id").sort("entity_id"))
@@ -90,8 +94,8 @@ def _named(entities: pl.DataFrame) -> pl.DataFrame:
     """One catalog row per entity: names from the gazetteer where it knows the entity."""
     gaz = load_gazetteer()
     records = []
-    for entity_id, spoken_name, seen, type_, n_mentions, n_documents in entities.select(
-            "entity_id", "spoken", "seen", "type", "n_mentions", "n_documents").iter_rows():
+    for entity_id, spoken_name, seen, type_, subtype, n_mentions, n_documents in entities.select(
+            "entity_id", "spoken", "seen", "type", "subtype", "n_mentions", "n_documents").iter_rows():
         entry = gaz.entries.get(entity_id)
         if entry is not None:
             name_zh, name_en = entry.name_zh, entry.name_en
@@ -104,7 +108,7 @@ def _named(entities: pl.DataFrame) -> pl.DataFrame:
                 short_zh, short_en = gaz.sdg[entity_id]
                 name_zh, name_en = f"目标 {entity_id[4:]}：{short_zh}", f"Goal {entity_id[4:]}: {short_en}"
         records.append({
-            "entity_id": entity_id, "type": type_, "name_zh": name_zh, "name_en": name_en,
+            "entity_id": entity_id, "type": type_, "subtype": subtype, "name_zh": name_zh, "name_en": name_en,
             "aliases": sorted({*known, *seen} - {name_zh}),
             "iso3": entry.iso3 if entry is not None else None,
             "n_mentions": n_mentions, "n_documents": n_documents,

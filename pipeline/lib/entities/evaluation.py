@@ -24,7 +24,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from pipeline.schemas import ENTITY_TYPES
+from pipeline.schemas import ENTITY_CLASSES, entity_class
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_GOLD = REPO_ROOT / "tests" / "gold" / "entities_gold.json"
@@ -73,13 +73,13 @@ def evaluate(predicted_rows: list[dict], gold: dict) -> dict:
     for row in sorted(predicted_rows, key=lambda r: (r["para_id"], r["char_start"], r["char_end"])):
         if row["para_id"] in paragraphs:
             predicted[row["para_id"]].append(row)
-    counts = {t: {"tp": 0, "fp": 0, "fn": 0} for t in ENTITY_TYPES}
+    counts = {t: {"tp": 0, "fp": 0, "fn": 0} for t in ENTITY_CLASSES}
     matched: list[tuple[dict, dict, str]] = []  # (gold mention, predicted row, para_id)
     errors: list[dict] = []
     for para_id, mentions in paragraphs.items():
         pool: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for row in predicted.get(para_id, []):
-            pool[(row["text"], str(row["type"]))].append(row)
+            pool[(row["text"], entity_class(row))].append(row)
         for mention in mentions:
             key = (mention["text"], mention["type"])
             if pool.get(key):
@@ -149,7 +149,7 @@ def format_report(result: dict, *, max_errors: int = 40) -> str:
         "",
         f"{'type':<8} {'P':>6} {'R':>6} {'F1':>6} {'tp':>5} {'fp':>5} {'fn':>5}",
     ]
-    for type_ in ENTITY_TYPES:
+    for type_ in ENTITY_CLASSES:
         if type_ in result["per_type"]:
             s = result["per_type"][type_]
             lines.append(f"{type_:<8} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f} "

@@ -36,6 +36,10 @@ part of the longer mention and is not emitted on its own. Short names of two
 characters or fewer must also line up with word boundaries (jieba), which keeps
 中国 out of 发展中国家 and 加纳 out of 增加纳入.
 
+The tagger tells apart the classes of ``schemas.ENTITY_CLASSES``; a row of the entities table
+carries the contract's type (ACTOR is an ORG, PUBLICATION a DOC) and the finer class in
+``subtype``.
+
 Entities are found paragraph by paragraph, so a mention never crosses a
 paragraph boundary; offsets are code points into the document's clean_text. In
 an operative paragraph, the mentions its verbs address (促请会员国…) get the role
@@ -58,7 +62,7 @@ from pathlib import Path
 from pipeline.lib.text import un_symbols
 from pipeline.lib.text.numerals import cn_to_int
 from pipeline.lib.text.un_symbols import resolution_symbol
-from pipeline.schemas import ENTITY_ROLES
+from pipeline.schemas import ENTITY_ROLES, entity_subtype, entity_type
 
 import ahocorasick
 import pyarrow as pa
@@ -1299,7 +1303,8 @@ def tag_entities(*, doc_id: str, symbol: str | None, doc_type: str | None, clean
                 sent_id = sentence_starts[index][2]
             rows.append({
                 "doc_id": doc_id, "para_id": para["para_id"], "sent_id": sent_id,
-                "entity_id": cand.entity_id, "type": cand.type, "text": clean_text[a:b],
+                "entity_id": cand.entity_id, "type": entity_type(cand.type),
+                "subtype": entity_subtype(cand.type), "text": clean_text[a:b],
                 "char_start": a, "char_end": b, "method": cand.method,
                 "value": cand.value if cand.value is not None else (
                     cand.entity_id[4:] if cand.type == "DOC" else None),
@@ -1329,4 +1334,4 @@ def simplified(text: str) -> str:
     return converted if len(converted) == len(text) else text
 
 
-CATALOG_COLUMNS = ["entity_id", "type", "text", "doc_id"]  # what the catalog reads of the mentions (catalog.py)
+CATALOG_COLUMNS = ["entity_id", "type", "subtype", "text", "doc_id"]  # what the catalog reads of the mentions (catalog.py)

@@ -108,6 +108,8 @@ FOREIGN_KEYS: tuple[tuple[str, str, str, str], ...] = (
 ENUMS = {("paragraphs", "kind"): list(schemas.PARAGRAPH_KINDS),
          ("entities", "type"): list(schemas.ENTITY_TYPES),
          ("entity_catalog", "type"): list(schemas.ENTITY_TYPES),
+         ("entities", "subtype"): list(schemas.ENTITY_SUBTYPES),
+         ("entity_catalog", "subtype"): list(schemas.ENTITY_SUBTYPES),
          ("entities", "method"): list(schemas.ENTITY_METHODS)}
 CHART_TITLES = {
     "top_entities": "Most mentioned entities",

@@ -87,6 +87,8 @@ STATS_DOCUMENTS = pa.schema([
     _f("n_entities", pa.int64(), "Entity mentions of every type."),
     _f("n_distinct_entities", pa.int64(), "Distinct entity_ids mentioned."),
     *[_f(f"n_ent_{_lower(t)}", pa.int64(), f"Entity mentions of type {t}.") for t in schemas.ENTITY_TYPES],
+    *[_f(f"n_ent_{_lower(t)}", pa.int64(), f"Entity mentions of subtype {t} (counted in {schemas.entity_type(t)} too).")
+      for t in schemas.ENTITY_SUBTYPES],
 ])
 
 STATS_ENTITIES = pa.schema([
@@ -292,7 +294,8 @@ def _frame(table: pa.Table) -> pl.DataFrame:
 STATS_COLUMNS = {
     "paragraphs": ["doc_id", "para_id", "seq", "kind", "number", "operative_verb", "text"],
     "sentences": ["doc_id", "para_id", "sent_id", "seq", "char_start", "char_end"],
-    "entities": ["doc_id", "para_id", "sent_id", "entity_id", "type", "text", "value", "char_start", "char_end"],
+    "entities": ["doc_id", "para_id", "sent_id", "entity_id", "type", "subtype", "text", "value", "char_start",
+                 "char_end"],
 }
 
 
@@ -568,6 +571,7 @@ def document_profiles(f: dict[str, pl.DataFrame], tokens: pl.DataFrame) -> pl.Da
         pl.len().alias("n_entities"),
         pl.col("entity_id").n_unique().alias("n_distinct_entities"),
         *[(pl.col("type") == t).sum().alias(f"n_ent_{_lower(t)}") for t in schemas.ENTITY_TYPES],
+        *[(pl.col("subtype") == t).sum().alias(f"n_ent_{_lower(t)}") for t in schemas.ENTITY_SUBTYPES],
     )
     profile = docs
     for part in (paragraphs, sentences, tokens, entities):
@@ -845,9 +849,9 @@ def _normalise_symbol(expr: pl.Expr) -> pl.Expr:
 
 
 def cited_symbols(entities: pl.DataFrame, paragraphs: pl.DataFrame) -> pl.DataFrame:
-    """The symbols each document cites (DOC entities, and symbols read from its footnotes),
+    """The symbols each document cites (DOC entities but publications, and symbols read from its footnotes),
     one row per document and symbol, before they are resolved against the corpus."""
-    from_entities = entities.filter(pl.col("type") == "DOC").select(
+    from_entities = entities.filter((pl.col("type") == "DOC") & pl.col("subtype").is_null()).select(
         "doc_id", "para_id",
         pl.coalesce("value", pl.col("entity_id").str.replace(r"^doc:", "")).alias("cited"),
         pl.lit("entity").alias("source"),
