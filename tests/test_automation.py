@@ -14,7 +14,7 @@ from pipeline.defs.documents.sensors import new_reports_sensor
 from pipeline.defs.jobs import CORPUS_ASSETS
 from pipeline.defs.publish.schedules import rebuild_release_schedule
 from pipeline.defs.resources import UnparlSettings
-from pipeline.lib import chain, runner, stamps
+from pipeline.lib import chain, planning, runner, stamps
 from conftest import CHARTER_FILE, REPORT_ID, RESOLUTION_ID, SEEDS
 
 MONDAY = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
@@ -107,6 +107,8 @@ def test_a_new_file_waits_one_tick_then_comes_in_a_build_run(folders, jobs):
         assert request.job_name == "build" and request.job_name in jobs
         assert range_of(request) == (REPORT_ID, CHARTER_ID)
         assert selected(request) == {*chain.NAMES, *CORPUS_ASSETS}
+        # run monitoring fails the run after an hour (a minute a document beyond): its process may die unseen
+        assert request.tags["dagster/max_runtime"] == "3600"
         (add,) = second.dynamic_partitions_requests
         assert isinstance(add, dg.AddDynamicPartitionsRequest)
         assert sorted(add.partition_keys) == [REPORT_ID, RESOLUTION_ID, CHARTER_ID]
@@ -163,7 +165,20 @@ def test_a_deleted_file_removes_its_partition_and_reruns_the_corpus(folders, job
         (request,) = result.run_requests
         assert request.job_name == "corpus_release" and request.job_name in jobs
         assert "dagster/asset_partition_range_start" not in request.tags
+        assert request.tags["dagster/max_runtime"] == "3600"
         assert instance.get_dynamic_partitions("documents") == [REPORT_ID]
+
+
+def test_a_large_range_gets_a_minute_a_document_and_the_limits_come_from_the_settings(folders):
+    seeds, data = folders
+    settings = UnparlSettings(seeds_dir=str(seeds), data_dir=str(data), run_seconds_min=100,
+                              run_seconds_per_document=45)
+    with dg.DagsterInstance.ephemeral() as instance:
+        (request,) = tick(instance, settings, tick(instance, settings).cursor).run_requests
+    assert request.tags["dagster/max_runtime"] == "100"  # 2 documents: 90 s is under the minimum
+    spec = planning.RunSpec("build", "a", "z", documents=5000)
+    assert planning.run_time_limit(spec) == 5000 * 60
+    assert planning.run_time_limit(planning.RunSpec("corpus_release")) == 3600
 
 
 def test_documents_stale_after_a_code_change_are_left_to_the_schedule(stamped, edit_package):
@@ -185,6 +200,7 @@ def test_schedule_with_nothing_stale_reruns_only_the_corpus(stamped, jobs):
         assert request.job_name == "build" and request.job_name in jobs
         assert selected(request) == set(CORPUS_ASSETS)
         assert "dagster/asset_partition_range_start" not in request.tags
+        assert request.tags["dagster/max_runtime"] == "3600"
 
 
 def test_schedule_after_a_code_change_reruns_the_stale_stages(stamped, edit_package):

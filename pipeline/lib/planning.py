@@ -198,6 +198,19 @@ def contiguous_ranges(order: list[str], selected: set[str]) -> list[tuple[str, s
     return ranges
 
 
+# How long a run the daemon launches may take before run monitoring fails it (then run_retries
+# retries it): the default run launcher cannot tell that a run's process died (a lost machine), so
+# without a limit such a run stays Started and the sensor's next runs wait behind it for ever.
+RUN_SECONDS_MIN = 3600
+RUN_SECONDS_PER_DOCUMENT = 60
+
+
+def run_time_limit(spec: RunSpec, *, minimum: int = RUN_SECONDS_MIN,
+                   per_document: int = RUN_SECONDS_PER_DOCUMENT) -> int:
+    """Seconds a daemon-launched run of this spec may take: a minimum, or more for many documents."""
+    return max(minimum, per_document * spec.documents)
+
+
 def runs(result: Plan, order: list[str], *, one_run: bool) -> list[RunSpec]:
     """The runs a plan asks for, given the partitions in order (added ones included).
 

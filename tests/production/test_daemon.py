@@ -1,5 +1,6 @@
 """`dagster-daemon run` on the Postgres instance: the sensor, the run queue, a daemon killed with
-`kill -9` in the middle of a run, and the release pool.
+`kill -9` in the middle of a run, a run whose machine stops (run monitoring and retries), and the
+release pool.
 
 Each test first builds the seeds with `unparl build` (a first release), then leaves the rest to
 the daemon: no other process launches anything.
@@ -150,6 +151,54 @@ def test_a_daemon_killed_in_the_middle_of_a_run_publishes_nothing_half_done(serv
         # Nothing of the killed daemon is left running: its code server ends once its run has.
         wait_for(lambda: not _group_alive(daemon.process.pid), 120,
                  "the killed daemon's code server and run process to exit")
+    finally:
+        dagster.dispose()
+
+
+def test_a_run_whose_machine_stops_is_failed_by_run_monitoring_and_retried(services, pg_instance):
+    """`kill -9` of the daemon's whole process group (the daemon, its code server and the run's
+    own process), as when the machine stops: the default run launcher cannot see the run die, so
+    the run stays Started until the time limit its sensor gave it; run monitoring then fails it,
+    run_retries retries it, and the retry cuts the release."""
+    first = first_build(pg_instance)
+    config = pg_instance.home / "dagster.yaml"
+    config.write_text(config.read_text().replace("poll_interval_seconds: 60", "poll_interval_seconds: 5"))
+    limit = {"UNPARL_RUN_SECONDS_MIN": "150"}
+    dagster = pg_instance.dagster()
+    try:
+        daemon = start_daemon(services, pg_instance, "daemon", **limit)
+        new = add_report(pg_instance, "UN_Charter.zh.txt")
+        watch = ReleaseWatch(pg_instance)
+
+        def started():
+            assert daemon.process.poll() is None, f"dagster-daemon exited:\n{daemon.log()[-4000:]}"
+            watch.look()
+            return [r for r in sensor_runs(dagster) if r.status == dg.DagsterRunStatus.STARTED]
+        (run,) = wait_for(started, RUN_TIMEOUT, "the sensor's run to start", 0.2)
+        assert run.tags["dagster/max_runtime"] == "150"
+        os.killpg(daemon.process.pid, signal.SIGKILL)
+        daemon.process.wait(timeout=10)
+        wait_for(lambda: not _group_alive(daemon.process.pid), 30, "the daemon's code server and run process to die")
+        assert dagster.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED, "killed too late"
+        assert watch.look() == first
+
+        restarted = start_daemon(services, pg_instance, "daemon-restarted", **limit)
+
+        def retried():
+            assert restarted.process.poll() is None, f"dagster-daemon exited:\n{restarted.log()[-4000:]}"
+            watch.look()
+            if dagster.get_run_by_id(run.run_id).status != dg.DagsterRunStatus.FAILURE:
+                return None
+            retries = dagster.get_runs(filters=dg.RunsFilter(tags={"dagster/parent_run_id": run.run_id}))
+            return retries if retries and all(r.status in FINISHED for r in retries) else None
+        (retry,) = wait_for(retried, RUN_TIMEOUT + 150, "run monitoring to fail the run and its retry to end", 1)
+
+        messages = " ".join(e.message or "" for e in dagster.all_logs(run.run_id))
+        assert "maximum runtime of 150 seconds" in messages, messages[-2000:]
+        assert retry.status == dg.DagsterRunStatus.SUCCESS, restarted.log()[-4000:]
+        assert retry.tags["unparl/trigger"] == SENSOR and retry.tags["dagster/max_runtime"] == "150"
+        assert watch.look() != first and new in doc_ids(pg_instance.manifest())
+        assert all(version == first or new in doc_ids(pg_instance.manifest(version)) for version in watch.seen)
     finally:
         dagster.dispose()
 

@@ -9,15 +9,18 @@ from pipeline.defs.partitions import documents_partitions
 from pipeline.defs.resources import UnparlSettings
 from pipeline.lib import planning
 
+MAX_RUNTIME_TAG = "dagster/max_runtime"  # read by the daemon's run monitoring (dagster.yaml's run_monitoring)
+
 
 def automation_status() -> dg.DefaultSensorStatus:
     off = os.environ.get("UNPARL_AUTOMATION", "on").lower() in ("off", "0", "false", "no")
     return dg.DefaultSensorStatus.STOPPED if off else dg.DefaultSensorStatus.RUNNING
 
 
-def run_request(spec: planning.RunSpec, run_key: str, trigger: str) -> dg.RunRequest:
-    """A planned run as Dagster's request: its job, its partition range and its stages."""
-    tags = {"unparl/trigger": trigger}
+def run_request(spec: planning.RunSpec, run_key: str, trigger: str, settings: UnparlSettings) -> dg.RunRequest:
+    """A planned run as Dagster's request: its job, its partition range and its stages, and the
+    time after which run monitoring fails it (a run whose process died, then retried)."""
+    tags = {"unparl/trigger": trigger, MAX_RUNTIME_TAG: str(settings.run_time_limit(spec))}
     if spec.start is None:
         return dg.RunRequest(run_key=run_key, job_name=spec.job, tags=tags)
     return dg.RunRequest(
@@ -42,7 +45,7 @@ def new_reports_sensor(context: dg.SensorEvaluationContext, settings: UnparlSett
     # to an earlier state is still processed again.
     change = hashlib.sha256(f"{context.cursor or ''}\n{plan.cursor}".encode()).hexdigest()[:16]
     requests = [run_request(spec, f"{spec.start}..{spec.end}:{change}" if spec.start else f"removed:{change}",
-                            "new_reports_sensor")
+                            "new_reports_sensor", settings)
                 for spec in planning.runs(plan, order, one_run=True)]
     partition_requests = []
     if plan.added:

@@ -2,7 +2,7 @@ import os
 
 import dagster as dg
 
-from pipeline.defs.documents.sensors import automation_status, run_request
+from pipeline.defs.documents.sensors import MAX_RUNTIME_TAG, automation_status, run_request
 from pipeline.defs.jobs import CORPUS_ASSETS
 from pipeline.lib.planning import BUILD_JOB
 from pipeline.defs.partitions import documents_partitions
@@ -27,7 +27,8 @@ def rebuild_release_schedule(context: dg.ScheduleEvaluationContext, settings: Un
     stamp = context.scheduled_execution_time.isoformat()
     specs = planning.runs(plan, known, one_run=True)
     if specs and specs[0].start is not None:
-        return [run_request(specs[0], f"{stamp}:{specs[0].start}..{specs[0].end}", "schedule")]
+        return [run_request(specs[0], f"{stamp}:{specs[0].start}..{specs[0].end}", "schedule", settings)]
     # Nothing stale: the corpus assets alone (a schedule targets one job: build, without partitions).
     return [dg.RunRequest(run_key=stamp, job_name=BUILD_JOB, asset_selection=[dg.AssetKey(k) for k in CORPUS_ASSETS],
-                          tags={"unparl/trigger": "schedule"})]
+                          tags={"unparl/trigger": "schedule",
+                                MAX_RUNTIME_TAG: str(settings.run_time_limit(planning.RunSpec(BUILD_JOB)))})]
