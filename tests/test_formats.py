@@ -319,9 +319,14 @@ def test_bad_files_are_set_aside_with_their_reason_and_stop_nothing(tmp_path, mo
     (seeds / "cut.docx").write_bytes(good_docx[: len(good_docx) // 2])
     _zip_bomb_docx(seeds / "bomb.docx", good_docx)
     _many_pages_pdf(seeds / "thick.pdf", formats.DEFAULT_MAX_PAGES + 1)
-    _old_word_file(seeds / "old.doc")
-    monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))  # no LibreOffice
     result = run_documents_stage(seeds, tmp_path / "data")
+    # Without PDFs a batch this small is read in this process, which sees this PATH with no
+    # LibreOffice (worker processes keep the environment their fork server started with).
+    words = tmp_path / "words"
+    words.mkdir()
+    _old_word_file(words / "old.doc")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))
+    result |= run_documents_stage(words, tmp_path / "data")
     reasons = {name: (r["raw"]["reason"], r["raw"]["detail"]) for name, r in result.items()}
     expected = {"good.pdf": None, "good.docx": None, "encrypted.pdf": "encrypted", "scan.pdf": "no_text_layer",
                 "cut.pdf": "corrupt", "damaged.pdf": "corrupt", "cut.docx": "corrupt", "bomb.docx": "too_large",

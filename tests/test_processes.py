@@ -135,6 +135,47 @@ def test_a_pool_works_while_its_owner_lives(tmp_path):
     assert workers.running() == set(workers.started)
 
 
+@pytest.mark.slow
+def test_a_worker_that_dies_on_one_document_sets_aside_that_document_only(tmp_path):
+    """A worker killed under a document (a segfault in native code, the OOM killer) breaks the
+    pool: the document is set aside with the reason, and the batch's others are all built."""
+    from pipeline.lib import runner
+    from crashing_stage import run_or_crash
+
+    seeds, data = tmp_path / "seeds", tmp_path / "data"
+    seeds.mkdir()
+    letters(seeds, runner.MIN_BATCH)
+    (seeds / "crash_me.txt").write_text(f"{LETTER}\n坏信。\n", "utf-8")
+    keys = [doc_id_for(p) for p in sorted(seeds.iterdir())]
+    outcomes = runner.run_documents(keys, data_dir=data, seeds_dir=seeds, workers=2, run=run_or_crash)
+    crashed = outcomes.pop("crash_me")
+    assert crashed["documents"].status == "failed" and crashed["documents"].reason == "internal_error"
+    assert "crash_me.txt" in crashed["documents"].detail and "process reading it died" in crashed["documents"].detail
+    assert {o.status for o in crashed.values()} <= {"failed", "quarantined", "ok"}
+    assert {o[stage].status for o in outcomes.values() for stage in o} == {"ok"}
+    assert all(o["entities"].rows["entities"] > 0 for o in outcomes.values())
+
+
+@pytest.mark.slow
+def test_a_pdf_is_read_in_a_worker_however_few_the_documents(tmp_path):
+    """A PDF's reader is native code: even in a batch of two, its crash takes a worker, not the
+    build, and the other document is built."""
+    from pipeline.lib import runner
+    from crashing_stage import run_or_crash
+
+    seeds, data = tmp_path / "seeds", tmp_path / "data"
+    seeds.mkdir()
+    letters(seeds, 1)
+    pdf = seeds / "crash_me.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 4096 + b"\n%%EOF\n")
+    keys = [doc_id_for(p) for p in sorted(seeds.iterdir())]
+    outcomes = runner.run_documents(keys, ("documents",), data_dir=data, seeds_dir=seeds, workers=1,
+                                    run=run_or_crash)
+    crashed = outcomes[doc_id_for(pdf)]["documents"]
+    assert crashed.status == "failed" and crashed.detail.startswith("crash_me.pdf: ")
+    assert outcomes["letter_00"]["documents"].status == "ok"
+
+
 # --- a killed build's runs ---------------------------------------------------------------------
 
 @dg.op

@@ -204,13 +204,16 @@ def _ingest(given: StageInput) -> dict:
     return row
 
 
-def set_aside(data_dir: Path, doc_id: str, stage: str, exc: BaseException) -> str:
+def set_aside(data_dir: Path, doc_id: str, stage: str, exc: BaseException, source: Source | None = None) -> str:
     """Quarantine a document one of whose stages failed unexpectedly (reason internal_error);
-    its stages then produce empty tables, and the release's quarantine names the error."""
+    its stages then produce empty tables, and the release's quarantine names the error. Before
+    its raw row is written, the row names its `source` file, when known."""
     try:
         row = read_raw(data_dir, doc_id)
     except (FileNotFoundError, IndexError):
         row = no_source_row(doc_id)
+        if source is not None:
+            row.update(source_file=source.name, source_sha256=source.sha256, source_bytes=source.size)
     detail = f"{row['source_file']}: the {stage} stage failed: {type(exc).__name__}: {exc}"[:500]
     row.update(status="quarantined", reason="internal_error", detail=detail, text="",
                warnings=[f"quarantined (internal_error): {detail}"])

@@ -20,8 +20,9 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import pyarrow as pa
 from pipeline.lib import chain
 from pipeline.lib.text import tokens
 from pipeline.lib.chain import StageInput
+from pipeline.lib.text.formats import read_natively
 from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES
 from pipeline.lib.workdir import StageResult, write_work
 
@@ -78,13 +80,22 @@ def run_stage(name: str, given: StageInput) -> Outcome:
             row = raw.table.select(["reason", "detail"]).to_pylist()[0]
             outcome.status, outcome.reason, outcome.detail = "quarantined", row["reason"], row["detail"]
     except Exception as exc:  # noqa: BLE001 - anything one document raises is that document's
-        detail = chain.set_aside(given.data_dir, given.doc_id, name, exc)
-        for table in stage.tables:
-            if table != "raw":
-                write_work(given.data_dir, table, given.doc_id, _schema(table).empty_table())
-        outcome = Outcome(given.doc_id, name, status="failed", reason="internal_error", detail=detail)
+        outcome = _failed(name, given, exc)
     outcome.seconds = time.perf_counter() - began
     return outcome
+
+
+class WorkerDied(RuntimeError):
+    """The process running a document's stage died under it."""
+
+
+def _failed(name: str, given: StageInput, exc: BaseException) -> Outcome:
+    """The document set aside for this error in this stage (internal_error), its tables empty."""
+    detail = chain.set_aside(given.data_dir, given.doc_id, name, exc, given.located[0] if given.located else None)
+    for table in chain.stage(name).tables:
+        if table != "raw":
+            write_work(given.data_dir, table, given.doc_id, _schema(table).empty_table())
+    return Outcome(given.doc_id, name, status="failed", reason="internal_error", detail=detail)
 
 
 def _schema(table: str) -> pa.Schema:
@@ -175,17 +186,40 @@ def _init_worker(backend: str, owner: int | None = None) -> None:
     list(tokens.tagger()("预热。"))  # load the dictionary now, once for this worker
 
 
+def _new_pool(workers: int, backend: str) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context("forkserver")
+    # Workers fork from a server that has these imported, not from a Dagster process
+    # with its threads; each then loads the dictionary once.
+    context.set_forkserver_preload(["pipeline.lib.chain", "pipeline.lib.text.tokens", "jieba.posseg"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_init_worker, initargs=(backend, os.getpid()))
+
+
 def pool(workers: int, backend: str) -> ProcessPoolExecutor:
     """The process's pool for this many workers and this backend, started on first use."""
     key = (workers, backend)
     if key not in _pools:
-        context = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that has these imported, not from a Dagster process
-        # with its threads; each then loads the dictionary once.
-        context.set_forkserver_preload(["pipeline.lib.chain", "pipeline.lib.text.tokens", "jieba.posseg"])
-        _pools[key] = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                          initializer=_init_worker, initargs=(backend, os.getpid()))
+        _pools[key] = _new_pool(workers, backend)
     return _pools[key]
+
+
+def _replace_pool(workers: int, backend: str) -> ProcessPoolExecutor:
+    """A new pool in place of one a dead worker broke."""
+    broken = _pools.pop((workers, backend), None)
+    if broken is not None:
+        broken.shutdown(wait=False, cancel_futures=True)
+    return pool(workers, backend)
+
+
+def _alone(run: Callable[[str, StageInput], Outcome], name: str, given: StageInput, backend: str) -> Outcome:
+    """One document's stage in a worker of its own, after a worker died while it ran with others:
+    its outcome, or, when this worker dies too, the document set aside (the death was its own)."""
+    with _new_pool(1, backend) as solo:
+        try:
+            return solo.submit(run, name, given).result()
+        except BrokenProcessPool:
+            return _failed(name, given, WorkerDied(
+                "the process reading it died (a crash in a reader's native code, or killed for lack of memory)"))
 
 
 def _ready(_: int) -> int:
@@ -220,46 +254,73 @@ atexit.register(shutdown)
 
 def run_chain(keys: Sequence[str], stages: Sequence[str] = chain.NAMES, *, data_dir: Path,
               seeds_dir: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES, backend: str | None = None,
-              workers: int | None = 1) -> Iterator[tuple[str, list[Outcome]]]:
+              workers: int | None = 1, run: Callable[[str, StageInput], Outcome] = run_stage,
+              ) -> Iterator[tuple[str, list[Outcome]]]:
     """Run the chosen stages (in chain order) for each document; yield (stage, outcomes in key
-    order) as soon as every document has finished that stage."""
+    order) as soon as every document has finished that stage. `run` runs one stage of one
+    document (run_stage; a module-level function, since workers import it)."""
     chosen = [s.name for s in chain.STAGES if s.name in set(stages)]
     backend = tokens.current_backend(backend)
     located = chain.locate_sources(Path(seeds_dir)) if seeds_dir is not None and "documents" in chosen else {}
     inputs = {key: StageInput(Path(data_dir), key, Path(seeds_dir) if seeds_dir else None, max_bytes, backend,
                               located.get(key)) for key in keys}
     workers = resolve_workers(workers)
-    if workers <= 1 or len(keys) < MIN_BATCH:
+    if (workers <= 1 or len(keys) < MIN_BATCH) and not _contain(located, keys):
         # Each input names its backend: the process's own choice (set_backend) is left alone.
         for name in chosen:
-            yield name, [run_stage(name, inputs[key]) for key in keys]
+            yield name, [run(name, inputs[key]) for key in keys]
         return
-    yield from _on_pool(pool(workers, backend), keys, chosen, inputs)
+    yield from _on_pool(workers, backend, keys, chosen, inputs, run)
 
 
-def _on_pool(executor: ProcessPoolExecutor, keys: Sequence[str], chosen: list[str],
-             inputs: dict[str, StageInput]) -> Iterator[tuple[str, list[Outcome]]]:
+def _contain(located: dict, keys: Sequence[str]) -> bool:
+    """Whether to read these documents in worker processes however few they are: some file is
+    read by native code, which would take this process with it if the file crashed it (a daemonic
+    process, e.g. a Celery worker's, may not start any)."""
+    if multiprocessing.current_process().daemon:
+        return False
+    return any(key in located and read_natively(located[key][0].path) for key in keys)
+
+
+def _on_pool(workers: int, backend: str, keys: Sequence[str], chosen: list[str], inputs: dict[str, StageInput],
+             run: Callable[[str, StageInput], Outcome]) -> Iterator[tuple[str, list[Outcome]]]:
     """Each document's next stage is queued when its previous one finishes (a feeder thread
-    does it, so the pool stays busy while the caller records what is done)."""
+    does it, so the pool stays busy while the caller records what is done). A worker that dies
+    (a crash in native code, the out-of-memory killer) breaks the pool: the stages it was running
+    are run again one by one in workers of their own, where the one whose worker dies again is
+    set aside, and the others go on in a new pool."""
     done: dict[str, dict[str, Outcome]] = {name: {} for name in chosen}
     finished = {name: threading.Event() for name in chosen}
     failure: list[BaseException] = []
 
     def feed() -> None:
+        executor = pool(workers, backend)
         running: dict[Future, tuple[str, int]] = {}
+
+        def record(key: str, i: int, outcome: Outcome) -> None:
+            done[chosen[i]][key] = outcome
+            if len(done[chosen[i]]) == len(keys):
+                finished[chosen[i]].set()
+            if i + 1 < len(chosen):
+                running[executor.submit(run, chosen[i + 1], inputs[key])] = (key, i + 1)
+
         try:
             for key in keys:
-                running[executor.submit(run_stage, chosen[0], inputs[key])] = (key, 0)
+                running[executor.submit(run, chosen[0], inputs[key])] = (key, 0)
             while running:
                 ready, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in ready:
-                    key, i = running.pop(future)
-                    done[chosen[i]][key] = future.result()
-                    if len(done[chosen[i]]) == len(keys):
-                        finished[chosen[i]].set()
-                    if i + 1 < len(chosen):
-                        running[executor.submit(run_stage, chosen[i + 1], inputs[key])] = (key, i + 1)
-        except BaseException as exc:  # a worker died: the run fails, loudly
+                ended = [(running.pop(future), future) for future in ready]
+                if any(isinstance(future.exception(), BrokenProcessPool) for _, future in ended):
+                    wait(running)  # the broken pool ends every task it held
+                    ended += [(running.pop(future), future) for future in list(running)]
+                    executor = _replace_pool(workers, backend)
+                lost = [task for task, future in ended if isinstance(future.exception(), BrokenProcessPool)]
+                for (key, i), future in ended:
+                    if (key, i) not in lost:
+                        record(key, i, future.result())
+                for key, i in lost:
+                    record(key, i, _alone(run, chosen[i], inputs[key], backend))
+        except BaseException as exc:  # anything else: the run fails, loudly
             failure.append(exc)
             for future in running:
                 future.cancel()
