@@ -31,8 +31,7 @@ import pyarrow as pa
 from pipeline.lib import chain
 from pipeline.lib.text import tokens
 from pipeline.lib.chain import StageInput
-from pipeline.lib.text.formats import read_natively
-from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES
+from pipeline.lib.text.ingest import DEFAULT_MAX_BYTES, read_natively
 from pipeline.lib.workdir import StageResult, write_work
 
 WORKERS_ENV = "UNPARL_WORKERS"
@@ -279,7 +278,7 @@ def _contain(located: dict, keys: Sequence[str]) -> bool:
     process, e.g. a Celery worker's, may not start any)."""
     if multiprocessing.current_process().daemon:
         return False
-    return any(key in located and read_natively(located[key][0].path) for key in keys)
+    return any(key in located and not located[key][0].error and read_natively(located[key][0].path) for key in keys)
 
 
 def _on_pool(workers: int, backend: str, keys: Sequence[str], chosen: list[str], inputs: dict[str, StageInput],

@@ -259,6 +259,19 @@ def read_input(path: Path) -> bytes:
         return f.read()
 
 
+def read_natively(path: Path) -> bool:
+    """Whether this document's reader is native code (formats.NATIVE_FORMATS), by `sniff` on its
+    first and last bytes, opened the one way every input is (_open_input)."""
+    try:
+        with _open_input(path) as f:
+            head = f.read(1024)
+            f.seek(max(len(head), os.fstat(f.fileno()).st_size - 2048))
+            tail = f.read(2048)
+    except (Rejected, OSError):
+        return False
+    return formats.sniff(head + tail) in formats.NATIVE_FORMATS
+
+
 def _hash_input(path: Path) -> tuple[str, int]:
     """The sha256 and the number of the bytes read."""
     digest, size = hashlib.sha256(), 0

@@ -23,7 +23,6 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from io import BytesIO
-from pathlib import Path
 
 # The page limit, like the byte limit: a PDF of more pages is set aside unread (UNPARL_MAX_PAGES).
 DEFAULT_MAX_PAGES = 2000
@@ -61,20 +60,9 @@ def max_pages() -> int:
 
 
 # Formats whose reader is native code running in the reading process (PDFium): a file that crashes
-# it would take that process with it, so they are read in worker processes (lib/runner.py).
+# it would take that process with it, so they are read in worker processes (lib/runner.py,
+# ingest.read_natively).
 NATIVE_FORMATS = ("pdf",)
-
-
-def read_natively(path: Path) -> bool:
-    """Whether this file's reader is native code, by `sniff` on its first and last bytes."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(1024)
-            f.seek(max(len(head), os.fstat(f.fileno()).st_size - 2048))
-            tail = f.read(2048)
-    except OSError:
-        return False
-    return sniff(head + tail) in NATIVE_FORMATS
 
 
 def sniff(data: bytes) -> str:
