@@ -115,6 +115,16 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def sensor_run_started(daemon, dagster: dg.DagsterInstance, watch: ReleaseWatch) -> dg.DagsterRun:
+    """The sensor's run, as soon as it has started (the daemon still up, every LATEST seen whole)."""
+    def started():
+        assert daemon.process.poll() is None, f"dagster-daemon exited:\n{daemon.log()[-4000:]}"
+        watch.look()
+        return [r for r in sensor_runs(dagster) if r.status == dg.DagsterRunStatus.STARTED]
+    (run,) = wait_for(started, RUN_TIMEOUT, "the sensor's run to start", 0.2)
+    return run
+
+
 def test_a_daemon_killed_in_the_middle_of_a_run_publishes_nothing_half_done(services, pg_instance):
     first = first_build(pg_instance)
     dagster = pg_instance.dagster()
@@ -122,12 +132,7 @@ def test_a_daemon_killed_in_the_middle_of_a_run_publishes_nothing_half_done(serv
         daemon = start_daemon(services, pg_instance, "daemon")
         new = add_report(pg_instance, "UN_Charter.zh.txt")
         watch = ReleaseWatch(pg_instance)
-
-        def started():
-            assert daemon.process.poll() is None, f"dagster-daemon exited:\n{daemon.log()[-4000:]}"
-            watch.look()
-            return [r for r in sensor_runs(dagster) if r.status == dg.DagsterRunStatus.STARTED]
-        (run,) = wait_for(started, RUN_TIMEOUT, "the sensor's run to start", 0.2)
+        run = sensor_run_started(daemon, dagster, watch)
         os.kill(daemon.process.pid, signal.SIGKILL)
         daemon.process.wait(timeout=10)
         assert dagster.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED, "killed too late"
@@ -169,12 +174,7 @@ def test_a_run_whose_machine_stops_is_failed_by_run_monitoring_and_retried(servi
         daemon = start_daemon(services, pg_instance, "daemon", **limit)
         new = add_report(pg_instance, "UN_Charter.zh.txt")
         watch = ReleaseWatch(pg_instance)
-
-        def started():
-            assert daemon.process.poll() is None, f"dagster-daemon exited:\n{daemon.log()[-4000:]}"
-            watch.look()
-            return [r for r in sensor_runs(dagster) if r.status == dg.DagsterRunStatus.STARTED]
-        (run,) = wait_for(started, RUN_TIMEOUT, "the sensor's run to start", 0.2)
+        run = sensor_run_started(daemon, dagster, watch)
         assert run.tags["dagster/max_runtime"] == "150"
         os.killpg(daemon.process.pid, signal.SIGKILL)
         daemon.process.wait(timeout=10)
