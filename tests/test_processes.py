@@ -176,6 +176,36 @@ def test_a_pdf_is_read_in_a_worker_however_few_the_documents(tmp_path):
     assert outcomes["letter_00"]["documents"].status == "ok"
 
 
+def _batch_in_a_daemon(seeds: Path, data: Path, answers) -> None:
+    from pipeline.lib import runner
+
+    keys = [doc_id_for(p) for p in sorted(seeds.iterdir())]
+    outcomes = runner.run_documents(keys, ("documents",), data_dir=data, seeds_dir=seeds, workers=2)
+    answers.put(sorted(o["documents"].status for o in outcomes.values()))
+
+
+@pytest.mark.slow
+def test_a_daemonic_process_builds_a_batch_without_a_pool(tmp_path):
+    """A daemonic process may not start workers: a batch big enough for the pool, PDF included,
+    is built in that process instead of failing."""
+    import multiprocessing
+
+    from pipeline.lib import runner
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    letters(seeds, runner.MIN_BATCH)
+    (seeds / "scan.pdf").write_bytes(b"%PDF-1.7\n" + b"0" * 4096 + b"\n%%EOF\n")
+    context = multiprocessing.get_context("forkserver")
+    answers = context.Queue()
+    daemon = context.Process(target=_batch_in_a_daemon, args=(seeds, tmp_path / "data", answers), daemon=True)
+    daemon.start()
+    statuses = answers.get(timeout=120)
+    daemon.join(30)
+    assert daemon.exitcode == 0
+    assert statuses == ["ok"] * runner.MIN_BATCH + ["quarantined"]  # the PDF has no text layer: read, set aside
+
+
 # --- a killed build's runs ---------------------------------------------------------------------
 
 @dg.op

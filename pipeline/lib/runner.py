@@ -264,7 +264,7 @@ def run_chain(keys: Sequence[str], stages: Sequence[str] = chain.NAMES, *, data_
     inputs = {key: StageInput(Path(data_dir), key, Path(seeds_dir) if seeds_dir else None, max_bytes, backend,
                               located.get(key)) for key in keys}
     workers = resolve_workers(workers)
-    if (workers <= 1 or len(keys) < MIN_BATCH) and not _contain(located, keys):
+    if _in_this_process(workers, keys, located):
         # Each input names its backend: the process's own choice (set_backend) is left alone.
         for name in chosen:
             yield name, [run(name, inputs[key]) for key in keys]
@@ -272,13 +272,17 @@ def run_chain(keys: Sequence[str], stages: Sequence[str] = chain.NAMES, *, data_
     yield from _on_pool(workers, backend, keys, chosen, inputs, run)
 
 
-def _contain(located: dict, keys: Sequence[str]) -> bool:
-    """Whether to read these documents in worker processes however few they are: some file is
-    read by native code, which would take this process with it if the file crashed it (a daemonic
-    process, e.g. a Celery worker's, may not start any)."""
+def _in_this_process(workers: int, keys: Sequence[str], located: dict) -> bool:
+    """Whether these documents' stages run in this process rather than on the pool: always in a
+    daemonic process (it may not start workers); for one worker or a few documents (a pool costs
+    more than it saves), unless a file is read by native code, which would take this process with
+    it if the file crashed it."""
     if multiprocessing.current_process().daemon:
+        return True
+    if workers > 1 and len(keys) >= MIN_BATCH:
         return False
-    return any(key in located and not located[key][0].error and read_natively(located[key][0].path) for key in keys)
+    return not any(key in located and not located[key][0].error and read_natively(located[key][0].path)
+                   for key in keys)
 
 
 def _on_pool(workers: int, backend: str, keys: Sequence[str], chosen: list[str], inputs: dict[str, StageInput],
