@@ -137,6 +137,11 @@ def pg_instance(postgres, tmp_path) -> Instance:
     shutil.copy(POSTGRES_YAML, home / "dagster.yaml")
     seeds, data = copy_seeds(tmp_path / "seeds"), tmp_path / "data"
     env = base_env(home, seeds, data) | postgres.env(database)
+    # The tables, created once as the README's step 3 does: processes started together on an empty
+    # database (two Celery workers) race to create them, and one fails ("type run_tags already exists").
+    created = subprocess.run([str(BIN / "dagster"), "instance", "migrate"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stdout + created.stderr
     return Instance(home, seeds, data, env, database)
 
 
