@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from benchmarks.corpus import build_corpus
-from benchmarks.run import PeakRSS, _runs_of, _summed, _warm_up, timed
+from benchmarks.run import PeakRSS, _runs_of, _summed, _warm_up, add_partitions, timed
 from pipeline.build import environment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,11 +98,7 @@ def builds(kind: str, server, seeds: Path, root: Path, n: int, backend: str, wor
 
 def partitions(kind: str, server, root: Path, size: int) -> dict:
     with instance_on(kind, root / f"{kind}_partitions_home", server) as instance:
-        keys = [f"doc_{i:07d}" for i in range(size)]
-        start = time.perf_counter()
-        for i in range(0, size, 10_000):
-            instance.add_dynamic_partitions("documents", keys[i:i + 10_000])
-        added = time.perf_counter() - start
+        _, added = add_partitions(instance, size)
         start = time.perf_counter()
         listed = instance.get_dynamic_partitions("documents")
         listing = time.perf_counter() - start

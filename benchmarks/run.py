@@ -421,6 +421,15 @@ def _through_dagster_alone(seeds: Path, root: Path, n: int, backend: str, worker
         rss.stop()
 
 
+def add_partitions(instance, size: int) -> tuple[list[str], float]:
+    """`size` documents partitions added in batches of 10,000: their keys and the seconds it took."""
+    keys = [f"doc_{i:07d}" for i in range(size)]
+    start = time.perf_counter()
+    for i in range(0, size, 10_000):
+        instance.add_dynamic_partitions("documents", keys[i:i + 10_000])
+    return keys, time.perf_counter() - start
+
+
 def partition_scale(root: Path, sizes: list[int]) -> dict:
     """What many dynamic partitions cost the SQLite instance: adding them, listing them (the
     sensor and `unparl build` do on every tick), and the asset's partition status (what the UI's
@@ -435,11 +444,7 @@ def partition_scale(root: Path, sizes: list[int]) -> dict:
         home = root / f"scale_{size}"
         home.mkdir()
         with dg.instance_for_test(temp_dir=str(home)) as instance:
-            keys = [f"doc_{i:07d}" for i in range(size)]
-            start = time.perf_counter()
-            for i in range(0, size, 10_000):
-                instance.add_dynamic_partitions("documents", keys[i:i + 10_000])
-            added = time.perf_counter() - start
+            keys, added = add_partitions(instance, size)
             # A materialisation for every partition, recorded as the runs would, in bulk.
             start = time.perf_counter()
             for key in keys[: min(size, 2000)]:
